@@ -1,0 +1,68 @@
+import GatehouseCore
+import Logging
+
+/// One JSON document on disk under the lock contract: unlocked consistent reads, and locked
+/// read-modify-write updates that re-read the file under the lock, so no update is ever lost.
+public struct DocumentFile<Document: StoreDocument>: Sendable {
+    /// The file's path.
+    public let path: String
+    public let lockOptions: FileLockOptions
+
+    public init(path: String, lockOptions: FileLockOptions = .store) {
+        self.path = path
+        self.lockOptions = lockOptions
+    }
+
+    /// Reads the document without locking (writes are atomic renames). A missing file reads as empty.
+    /// - Throws: `StoreError` naming the file and the line and column, or the field, that is wrong.
+    public func read() throws(StoreError) -> Document {
+        guard let bytes = try FileIO.read(path) else { return .empty }
+        return try Self.decode(bytes, path: path)
+    }
+
+    /// Reads the raw bytes too, so a caller can tell whether anything changed.
+    func readWithBytes() throws(StoreError) -> (Document, [UInt8]?) {
+        guard let bytes = try FileIO.read(path) else { return (.empty, nil) }
+        return (try Self.decode(bytes, path: path), bytes)
+    }
+
+    /// Decodes a document's bytes.
+    public static func decode(_ bytes: [UInt8], path: String) throws(StoreError) -> Document {
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(bytes)
+        } catch {
+            throw StoreError(
+                code: .malformedFile, path: path,
+                message: "\(path): line \(error.line), column \(error.column): \(error.message). The file was not changed; fix it by hand (or move it aside) and try again.")
+        }
+        do {
+            return try Document(json: json)
+        } catch {
+            throw StoreError(
+                code: .invalidContent, path: path,
+                message: "\(path): \(error.field): \(error.reason). The file was not changed; fix it by hand and try again.")
+        }
+    }
+
+    /// Changes the document under the lock: waits for the lock, re-reads the file, applies `change`,
+    /// and writes the result atomically if it differs. Returns what `change` returns.
+    /// - Throws: `StoreError` (bad file, lock timeout, write failure) or what `change` throws; the file
+    ///   is unchanged when anything throws.
+    public func update<T>(
+        logger: Logger? = nil,
+        isolation: isolated (any Actor)? = #isolation,
+        _ change: (inout Document) throws -> T
+    ) async throws -> T {
+        try await FileLock.withLock(protecting: path, options: lockOptions, logger: logger) {
+            let (current, bytes) = try readWithBytes()
+            var document = current
+            let result = try change(&document)
+            let output = document.json.serialized(pretty: true)
+            if output != bytes {
+                try AtomicFile.write(output, to: path)
+            }
+            return result
+        }
+    }
+}
