@@ -66,7 +66,12 @@ let package = Package(
         ),
         .testTarget(
             name: "GatehouseStoreTests",
-            dependencies: ["GatehouseCore", "GatehouseStore", "GatehouseTestSupport", "gatehouse-store-worker", "gatehouse"],
+            dependencies: ["GatehouseCore", "GatehouseStore", "GatehouseTestSupport", "gatehouse-store-worker"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GatehouseCLITests",
+            dependencies: ["GatehouseCore", "GatehouseStore", "GatehouseTestSupport", "gatehouse"],
             swiftSettings: swiftSettings
         ),
     ]

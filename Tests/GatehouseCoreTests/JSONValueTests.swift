@@ -382,14 +382,24 @@ import Testing
         (.string("héllo 😀 中文 \u{2028}"), "\"héllo 😀 中文 \u{2028}\""),
         ([], "[]"),
         ([:], "{}"),
-        (["B": 1, "a": 2, "z": 3, "é": 4, "ÿ": 5, "😀": 6, "": 0, "ab": 7, "a\u{0}": 8],
-         #"{"":0,"B":1,"a":2,"a\u0000":8,"ab":7,"z":3,"é":4,"ÿ":5,"😀":6}"#),
     ]
 
     @Test(arguments: scalarOutputCases)
     func compactScalarOutput(_ value: JSONValue, _ expected: String) {
         #expect(value.serializedString(pretty: false) == expected)
         #expect(value.serializedString(pretty: true) == expected + "\n")
+    }
+
+    @Test func objectKeysAreSortedByUTF8Bytes() {
+        let value: JSONValue = ["B": 1, "a": 2, "z": 3, "é": 4, "ÿ": 5, "😀": 6, "": 0, "ab": 7, "a\u{0}": 8, "\u{FFFF}": 9]
+        #expect(value.serializedString(pretty: false)
+            == "{\"\":0,\"B\":1,\"a\":2,\"a\\u0000\":8,\"ab\":7,\"z\":3,\"é\":4,\"ÿ\":5,\"\u{FFFF}\":9,\"😀\":6}")
+        // Insertion order does not matter.
+        var reordered: [String: JSONValue] = [:]
+        for (key, member) in value.objectValue!.reversed() {
+            reordered[key] = member
+        }
+        #expect(JSONValue.object(reordered).serialized() == value.serialized())
     }
 
     @Test func serializedOutputAlwaysParses() throws {
