@@ -123,14 +123,27 @@ private struct JSONParser {
         return value
     }
 
+    /// An array or object that is open while its contents are parsed.
+    struct OpenContainer {
+        var isObject: Bool
+        /// Where this container's entries begin in `elements` (arrays) or `members` (objects).
+        var start: Int
+        /// The keys of a large object, for the duplicate check; small objects are scanned instead.
+        var keyIndex: Set<String>?
+    }
+
+    /// Objects with more members than this get a `keyIndex`.
+    static let linearKeyScanLimit = 16
+
     /// Parses one value, nested containers included, without recursion (explicit stacks),
     /// so the depth limit and not the thread's stack size bounds what is accepted.
+    /// Entries of open containers collect on two flat stacks, so each finished array or dictionary
+    /// is allocated once at its final size.
     mutating func parseValueTree() throws(JSONSyntaxError) -> JSONValue {
-        var arrays: [[JSONValue]] = []
-        var objects: [[String: JSONValue]] = []
-        var pendingKeys: [String] = []
-        // One entry per open container, innermost last: true for an object, false for an array.
-        var openIsObject: [Bool] = []
+        var open: [OpenContainer] = []
+        var elements: [JSONValue] = []
+        // The last member of each open object holds `.null` until its value is parsed.
+        var members: [(key: String, value: JSONValue)] = []
 
         parsing: while true {
             var value: JSONValue
@@ -138,7 +151,7 @@ private struct JSONParser {
             guard position < end else { throw unexpectedEnd() }
             switch input[position] {
             case ASCII.leftBrace:
-                if openIsObject.count >= JSONValue.maximumNestingDepth {
+                if open.count >= JSONValue.maximumNestingDepth {
                     throw makeError("nesting deeper than \(JSONValue.maximumNestingDepth) levels", at: position)
                 }
                 position += 1
@@ -148,13 +161,12 @@ private struct JSONParser {
                     value = .object([:])
                 } else {
                     let (key, _) = try parseMemberKey()
-                    objects.append([:])
-                    pendingKeys.append(key)
-                    openIsObject.append(true)
+                    open.append(OpenContainer(isObject: true, start: members.count, keyIndex: nil))
+                    members.append((key, .null))
                     continue parsing
                 }
             case ASCII.leftBracket:
-                if openIsObject.count >= JSONValue.maximumNestingDepth {
+                if open.count >= JSONValue.maximumNestingDepth {
                     throw makeError("nesting deeper than \(JSONValue.maximumNestingDepth) levels", at: position)
                 }
                 position += 1
@@ -163,8 +175,7 @@ private struct JSONParser {
                     position += 1
                     value = .array([])
                 } else {
-                    arrays.append([])
-                    openIsObject.append(false)
+                    open.append(OpenContainer(isObject: false, start: elements.count, keyIndex: nil))
                     continue parsing
                 }
             case ASCII.quote:
@@ -185,10 +196,10 @@ private struct JSONParser {
             }
 
             // A complete value: add it to the innermost open container, closing containers as they end.
-            while let isObject = openIsObject.last {
-                if isObject {
-                    let top = objects.count - 1
-                    objects[top][pendingKeys.removeLast()] = value
+            while !open.isEmpty {
+                let top = open.count - 1
+                if open[top].isObject {
+                    members[members.count - 1].value = value
                     skipWhitespace()
                     guard position < end else { throw unexpectedEnd() }
                     switch input[position] {
@@ -196,21 +207,25 @@ private struct JSONParser {
                         position += 1
                         skipWhitespace()
                         let (key, keyOffset) = try parseMemberKey()
-                        if objects[top][key] != nil {
+                        if Self.isDuplicate(key, in: &open[top], members: members) {
                             throw makeError("duplicate key \"\(key)\"", at: keyOffset)
                         }
-                        pendingKeys.append(key)
+                        members.append((key, .null))
                         continue parsing
                     case ASCII.rightBrace:
                         position += 1
-                        openIsObject.removeLast()
-                        value = .object(objects.removeLast())
+                        let start = open.removeLast().start
+                        var object = [String: JSONValue](minimumCapacity: members.count - start)
+                        for index in start..<members.count {
+                            object[members[index].key] = members[index].value
+                        }
+                        members.removeSubrange(start...)
+                        value = .object(object)
                     default:
                         throw makeError("expected ',' or '}' after object member", at: position)
                     }
                 } else {
-                    let top = arrays.count - 1
-                    arrays[top].append(value)
+                    elements.append(value)
                     skipWhitespace()
                     guard position < end else { throw unexpectedEnd() }
                     switch input[position] {
@@ -219,8 +234,9 @@ private struct JSONParser {
                         continue parsing
                     case ASCII.rightBracket:
                         position += 1
-                        openIsObject.removeLast()
-                        value = .array(arrays.removeLast())
+                        let start = open.removeLast().start
+                        value = .array(Array(elements[start...]))
+                        elements.removeSubrange(start...)
                     default:
                         throw makeError("expected ',' or ']' after array element", at: position)
                     }
@@ -228,6 +244,26 @@ private struct JSONParser {
             }
             return value
         }
+    }
+
+    /// Whether `key` is already a member of `object` (whose members so far are `members[object.start...]`),
+    /// with the same key equality as `Dictionary<String, _>` (Unicode canonical equivalence).
+    /// Records `key` in the object's index when it has one.
+    static func isDuplicate(_ key: String, in object: inout OpenContainer, members: [(key: String, value: JSONValue)]) -> Bool {
+        if object.keyIndex == nil {
+            if members.count - object.start < linearKeyScanLimit {
+                for index in object.start..<members.count where members[index].key == key {
+                    return true
+                }
+                return false
+            }
+            var keyIndex = Set<String>(minimumCapacity: 2 * linearKeyScanLimit)
+            for index in object.start..<members.count {
+                keyIndex.insert(members[index].key)
+            }
+            object.keyIndex = keyIndex
+        }
+        return !object.keyIndex!.insert(key).inserted
     }
 
     /// Parses `"key"` and the `:` after it, starting at the key (whitespace before it already skipped).

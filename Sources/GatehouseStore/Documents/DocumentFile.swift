@@ -34,14 +34,14 @@ public struct DocumentFile<Document: StoreDocument>: Sendable {
         } catch {
             throw StoreError(
                 code: .malformedFile, path: path,
-                message: "\(path): line \(error.line), column \(error.column): \(error.message). The file was not changed; fix it by hand (or move it aside) and try again.")
+                message: "\(path): line \(error.line), column \(error.column): \(error.message). Gatehouse does not write this file until it parses; fix it by hand (or move it aside) and try again.")
         }
         do {
             return try Document(json: json)
         } catch {
             throw StoreError(
                 code: .invalidContent, path: path,
-                message: "\(path): \(error.field): \(error.reason). The file was not changed; fix it by hand and try again.")
+                message: "\(path): \(error.field): \(error.reason). Gatehouse does not write this file until this is fixed; fix it by hand and try again.")
         }
     }
 

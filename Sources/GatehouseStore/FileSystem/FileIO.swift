@@ -83,4 +83,16 @@ public enum FileIO {
         var stats = stat()
         return stat(path, &stats) == 0
     }
+
+    /// The names in a folder, sorted (empty when it does not exist).
+    public static func directoryEntries(_ directory: String) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
 }

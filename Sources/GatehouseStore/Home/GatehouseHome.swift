@@ -60,15 +60,6 @@ public struct GatehouseHome: Sendable, Hashable {
 
     /// The agent ids that have a folder under `agents/`.
     public func agentIDsOnDisk() -> [String] {
-        guard let dir = opendir(agentsPath) else { return [] }
-        defer { closedir(dir) }
-        var ids: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name != "." && name != ".." && AgentID.problem(with: name) == nil { ids.append(name) }
-        }
-        return ids.sorted()
+        FileIO.directoryEntries(agentsPath).filter { AgentID.problem(with: $0) == nil }
     }
 }
