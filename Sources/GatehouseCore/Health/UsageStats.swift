@@ -12,6 +12,9 @@ public struct UsageStats: Sendable, Hashable {
     public var cooldownModel: String?
     public var disabledUntil: Int64?
     public var disabledReason: FailureReason?
+    /// The fingerprint of the credential an `auth` or `auth_permanent` disable was recorded against:
+    /// once the credential changes (a new key, a re-login), the window ends at once.
+    public var disabledFingerprint: String?
     /// Fields this version does not know; written back unchanged.
     public var extra: [String: JSONValue]
 
@@ -19,7 +22,7 @@ public struct UsageStats: Sendable, Hashable {
         lastUsed: Int64? = nil, errorCount: Int = 0, failureCounts: [String: Int] = [:],
         lastFailureAt: Int64? = nil, cooldownUntil: Int64? = nil, cooldownReason: FailureReason? = nil,
         cooldownModel: String? = nil, disabledUntil: Int64? = nil, disabledReason: FailureReason? = nil,
-        extra: [String: JSONValue] = [:]
+        disabledFingerprint: String? = nil, extra: [String: JSONValue] = [:]
     ) {
         self.lastUsed = lastUsed
         self.errorCount = errorCount
@@ -30,6 +33,7 @@ public struct UsageStats: Sendable, Hashable {
         self.cooldownModel = cooldownModel
         self.disabledUntil = disabledUntil
         self.disabledReason = disabledReason
+        self.disabledFingerprint = disabledFingerprint
         self.extra = extra
     }
 
@@ -73,6 +77,7 @@ extension UsageStats {
             cooldownModel: try reader.string("cooldownModel"),
             disabledUntil: try reader.int("disabledUntil"),
             disabledReason: try reason("disabledReason"),
+            disabledFingerprint: try reader.string("disabledFingerprint"),
             extra: reader.unread)
     }
 
@@ -88,6 +93,7 @@ extension UsageStats {
         object["cooldownModel"] = cooldownModel.map(JSONValue.string)
         object["disabledUntil"] = disabledUntil.map(JSONValue.int)
         object["disabledReason"] = disabledReason.map { .string($0.rawValue) }
+        object["disabledFingerprint"] = disabledFingerprint.map(JSONValue.string)
         return .object(object)
     }
 }

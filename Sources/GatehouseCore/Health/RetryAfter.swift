@@ -1,0 +1,106 @@
+/// Reads when an upstream says to come back: `Retry-After` (seconds or an HTTP date),
+/// `retry-after-ms`, and the common rate-limit reset headers.
+public enum RetryAfter {
+    /// The time to come back (milliseconds since the epoch), or `nil` when no header says.
+    ///
+    /// `Retry-After` and `retry-after-ms` win. Otherwise, among rate-limit resources with a reset
+    /// header (`anthropic-ratelimit-<resource>-reset` as an RFC 3339 time, `x-ratelimit-reset-<resource>`
+    /// as a duration like `6m0s` or `20ms`, `x-ratelimit-reset` as seconds or epoch seconds), those
+    /// whose `remaining` header is above zero are skipped, and the latest of the rest is taken.
+    public static func parse(headers: [(String, String)], now: Int64) -> Int64? {
+        var byName: [String: String] = [:]
+        for (name, value) in headers { byName[name.lowercased()] = value.trimmingSpaces }
+        if let ms = byName["retry-after-ms"].flatMap(Double.init), ms >= 0 {
+            return now + Int64(ms)
+        }
+        if let value = byName["retry-after"] {
+            if let seconds = Double(value), seconds >= 0 { return now + Int64(seconds * 1000) }
+            if let date = HTTPDate.parse(value) { return date }
+        }
+        var latest: Int64?
+        for (name, value) in byName {
+            var reset: Int64?
+            var remainingName: String?
+            if name.hasPrefix("anthropic-ratelimit-"), name.hasSuffix("-reset") {
+                reset = ISO8601.parse(value)
+                remainingName = String(name.dropLast("-reset".count)) + "-remaining"
+            } else if name.hasPrefix("x-ratelimit-reset-") {
+                reset = parseGoDuration(value).map { now + $0 }
+                remainingName = "x-ratelimit-remaining-" + name.dropFirst("x-ratelimit-reset-".count)
+            } else if name == "x-ratelimit-reset" {
+                if let number = Double(value) {
+                    // Epoch seconds when large, else seconds from now.
+                    reset = number > 1_000_000_000 ? Int64(number * 1000) : now + Int64(number * 1000)
+                }
+                remainingName = "x-ratelimit-remaining"
+            }
+            guard let reset else { continue }
+            if let remainingName, let remaining = byName[remainingName].flatMap(Double.init), remaining > 0 { continue }
+            latest = max(latest ?? reset, reset)
+        }
+        return latest
+    }
+
+    /// Parses durations such as `1s`, `6m0s`, `20ms`, `1h2m3.5s`, or a bare number of seconds.
+    public static func parseGoDuration(_ text: String) -> Int64? {
+        if let seconds = Double(text) { return Int64(seconds * 1000) }
+        var total = 0.0
+        var number = ""
+        var scalars = Array(text.unicodeScalars)[...]
+        guard !scalars.isEmpty else { return nil }
+        while let scalar = scalars.first {
+            if ("0"..."9").contains(scalar) || scalar == "." {
+                number.unicodeScalars.append(scalar)
+                scalars = scalars.dropFirst()
+                continue
+            }
+            guard let value = Double(number) else { return nil }
+            number = ""
+            var unit = ""
+            while let s = scalars.first, !(("0"..."9").contains(s) || s == ".") {
+                unit.unicodeScalars.append(s)
+                scalars = scalars.dropFirst()
+            }
+            switch unit {
+            case "h": total += value * 3_600_000
+            case "m": total += value * 60_000
+            case "s": total += value * 1000
+            case "ms": total += value
+            case "us", "µs": total += value / 1000
+            case "ns": total += value / 1_000_000
+            default: return nil
+            }
+        }
+        guard number.isEmpty else { return nil }
+        return Int64(total.rounded(.up))
+    }
+}
+
+/// HTTP dates (RFC 9110 IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`).
+public enum HTTPDate {
+    private static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
+    /// Milliseconds since the epoch, or `nil` when the text is not an IMF-fixdate.
+    public static func parse(_ text: String) -> Int64? {
+        let parts = text.split(separator: " ")
+        guard parts.count == 6, parts[5].uppercased() == "GMT",
+            let day = Int(parts[1]), let monthIndex = months.firstIndex(of: parts[2].lowercased()), let year = Int(parts[3])
+        else { return nil }
+        let time = parts[4].split(separator: ":")
+        guard time.count == 3, let h = Int(time[0]), let m = Int(time[1]), let s = Int(time[2]) else { return nil }
+        let iso = "\(year)-\(two(monthIndex + 1))-\(two(day))T\(two(h)):\(two(m)):\(two(s))Z"
+        return ISO8601.parse(iso)
+    }
+
+    private static func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+}
+
+extension String {
+    /// The string without spaces and tabs at either end.
+    var trimmingSpaces: String {
+        var scalars = Substring(self).unicodeScalars[...]
+        while let first = scalars.first, first == " " || first == "\t" { scalars = scalars.dropFirst() }
+        while let last = scalars.last, last == " " || last == "\t" { scalars = scalars.dropLast() }
+        return String(String.UnicodeScalarView(scalars))
+    }
+}
