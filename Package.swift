@@ -68,7 +68,11 @@ let package = Package(
         ),
         .testTarget(
             name: "GatehouseStoreTests",
-            dependencies: ["GatehouseCore", "GatehouseStore", "GatehouseTestSupport", "gatehouse-store-worker"],
+            dependencies: [
+                "GatehouseCore", "GatehouseStore", "GatehouseTestSupport", "gatehouse-store-worker",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -102,9 +102,9 @@ public func run(
     return await child.wait()
 }
 
-/// Runs the `gatehouse` command with `--home` set.
+/// Runs the `gatehouse` command with `--home` set (options follow the subcommand they belong to).
 public func gatehouse(
     home: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil
 ) async throws -> ProcessResult {
-    try await run(productPath("gatehouse"), ["--home", home] + arguments, environment: environment, stdin: stdin)
+    try await run(productPath("gatehouse"), arguments + ["--home", home], environment: environment, stdin: stdin)
 }

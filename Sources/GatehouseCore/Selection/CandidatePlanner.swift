@@ -65,9 +65,9 @@ public enum CandidatePlanner {
         if let pin = input.sessionPin {
             let exists = input.profiles.first { $0.id.description == pin.profile }
             if exists == nil {
-                pinAction = .drop(reason: "profile \(pin.profile) no longer exists")
+                pinAction = .drop(profile: pin.profile, reason: "profile \(pin.profile) no longer exists", replacement: nil)
             } else if exists!.provider != input.provider {
-                pinAction = .drop(reason: "profile \(pin.profile) belongs to another provider")
+                pinAction = .drop(profile: pin.profile, reason: "profile \(pin.profile) belongs to another provider", replacement: nil)
             } else if let index = candidates.firstIndex(where: { $0.profile.id.description == pin.profile }), candidates[index].isUsableNow {
                 let entry = candidates.remove(at: index)
                 candidates.insert(entry, at: 0)
@@ -102,8 +102,13 @@ public enum CandidatePlanner {
                 why += "; the user's pin \(pin.profile) is kept but skipped while \(entry?.shortStatus ?? "it is unusable")"
             }
             decision = .use(first.profile.id, why: why)
-            if input.sessionPin == nil || pinAction == .replaceAuto || pinAction.isDrop {
-                if input.hasSession { pinAction = pinAction == .replaceAuto ? .replaceAutoWith(first.profile.id) : .setAuto(first.profile.id) }
+            if input.hasSession {
+                switch pinAction {
+                case .none where input.sessionPin == nil: pinAction = .setAuto(first.profile.id)
+                case .replaceAuto: pinAction = .replaceAutoWith(first.profile.id)
+                case .drop(let profile, let reason, _): pinAction = .drop(profile: profile, reason: reason, replacement: first.profile.id)
+                default: break
+                }
             }
         } else if candidates.isEmpty {
             decision = .allUnavailable(CandidatePlan.AllUnavailable(status: 401, retryAt: nil, entries: []))
@@ -214,13 +219,9 @@ public struct CandidatePlan: Sendable {
         case replaceAutoWith(ProfileID)
         /// Set an auto pin for a session that has none.
         case setAuto(ProfileID)
-        /// The pin names a profile that no longer exists: remove it.
-        case drop(reason: String)
-
-        var isDrop: Bool {
-            if case .drop = self { return true }
-            return false
-        }
+        /// The pin names a profile that no longer exists or belongs to another provider: remove it,
+        /// and pin `replacement` automatically when there is one.
+        case drop(profile: String, reason: String, replacement: ProfileID?)
     }
 
     /// Every profile of the provider is in a window (or there is none).

@@ -12,21 +12,33 @@ public enum ProcessInspector {
         return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }()
 
-    /// Whether a process with this id exists (it may belong to another user).
+    /// Whether a process with this id is running (it may belong to another user). A zombie (exited,
+    /// not yet reaped by its parent) is not running: it holds no locks any more.
     public static func isAlive(_ pid: Int32) -> Bool {
         guard pid > 0 else { return false }
-        if kill(pid, 0) == 0 { return true }
-        return errno == EPERM
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        if let state = state(of: pid), state == "Z" || state == "X" || state == "x" { return false }
+        return true
+    }
+
+    /// The state letter of a process (field 3 of `/proc/<pid>/stat`: R, S, D, Z, ...).
+    static func state(of pid: Int32) -> Character? {
+        guard let fields = statFields(of: pid), let first = fields.first, let letter = first.first else { return nil }
+        return Character(Unicode.Scalar(letter))
+    }
+
+    /// The fields of `/proc/<pid>/stat` after the command name, starting with field 3.
+    private static func statFields(of pid: Int32) -> [ArraySlice<UInt8>]? {
+        guard let bytes = try? FileIO.read("/proc/\(pid)/stat") else { return nil }
+        // The command name (field 2) is in parentheses and may hold spaces and parentheses.
+        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        return bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
     }
 
     /// The start time of a process (field 22 of `/proc/<pid>/stat`, in clock ticks since boot), which
     /// tells a reused pid apart from the process that wrote a lock.
     public static func startTime(of pid: Int32) -> UInt64? {
-        guard let bytes = try? FileIO.read("/proc/\(pid)/stat") else { return nil }
-        // The command name (field 2) is in parentheses and may hold spaces; fields after the last ')'
-        // start at field 3.
-        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
+        guard let fields = statFields(of: pid) else { return nil }
         let index = 22 - 3
         guard fields.count > index else { return nil }
         return UInt64(String(decoding: fields[index], as: UTF8.self))

@@ -64,21 +64,26 @@ public struct SessionStore: Sendable {
 
     /// Carries out what the planner decided about a session's pin. Writes only when the pin changes.
     public func apply(_ action: CandidatePlan.PinAction, session key: String, now: Int64) async throws {
-        let newPin: SessionPin??
+        let newPin: SessionPin?
+        var dropping: String?
         switch action {
         case .none, .keep, .skipUserPin, .replaceAuto:
-            newPin = nil
+            return
         case .setAuto(let id), .replaceAutoWith(let id):
-            newPin = .some(SessionPin(profile: id.description, source: .auto, setAt: now))
-        case .drop:
-            newPin = .some(nil)
+            newPin = SessionPin(profile: id.description, source: .auto, setAt: now)
+        case .drop(let profile, _, let replacement):
+            dropping = profile
+            newPin = replacement.map { SessionPin(profile: $0.description, source: .auto, setAt: now) }
         }
-        guard let newPin else { return }
         try await file.update(logger: logger) { document in
             var entry = document.sessions[key] ?? SessionEntry()
-            // Never let an automatic choice overwrite a pin a person set in the meantime, except to
-            // drop one whose profile is gone.
-            if entry.pin?.source == .user, newPin?.source == .auto { return }
+            if let dropping {
+                // Only the pin that was judged gone is dropped; one set in the meantime stays.
+                guard entry.pin == nil || entry.pin?.profile == dropping else { return }
+            } else if entry.pin?.source == .user {
+                // An automatic choice never overwrites a pin a person set.
+                return
+            }
             if entry.pin?.profile == newPin?.profile && entry.pin?.source == newPin?.source { return }
             entry.setPin(newPin)
             entry.updatedAt = now
