@@ -287,6 +287,28 @@ import Testing
         #expect(try JSONValue.parse(#"[{"a":1},{"a":2},{"b":{"a":3}}]"#) == [["a": 1], ["a": 2], ["b": ["a": 3]]])
     }
 
+    @Test(arguments: [1, 5, 15, 16, 17, 40, 300])
+    func duplicateKeysInObjectsOfAnySize(memberCount: Int) throws {
+        let body = (0..<memberCount).map { "\"key\($0)\": \($0)" }.joined(separator: ", ")
+        let unique = try JSONValue.parse("{\(body)}")
+        #expect(unique.objectValue?.count == memberCount)
+        #expect(unique["key\(memberCount - 1)"] == .int(Int64(memberCount - 1)))
+        for duplicated in Set([0, memberCount / 2, memberCount - 1]) {
+            let last = "\"key\(duplicated)\": true}"
+            let text = "{\(body), \(last)"
+            let error = try #require(throws: JSONSyntaxError.self) { try JSONValue.parse(text) }
+            #expect(error.message == "duplicate key \"key\(duplicated)\"")
+            #expect(error.offset == text.utf8.count - last.utf8.count)
+        }
+    }
+
+    @Test func canonicallyEquivalentKeysAreDuplicates() throws {
+        // Dictionary<String, _> treats "é" and "e\u{301}" as one key, so accepting both would drop one.
+        let error = try #require(throws: JSONSyntaxError.self) { try JSONValue.parse(#"{"\u00e9": 1, "e\u0301": 2}"#) }
+        #expect(error.message == "duplicate key \"e\u{301}\"")
+        #expect(error.column == 15)
+    }
+
     @Test func nestingDepthLimit() throws {
         let deepest = String(repeating: "[", count: 512) + String(repeating: "]", count: 512)
         var value = try JSONValue.parse(deepest)
@@ -419,7 +441,7 @@ import Testing
         var generator = SplitMix64(seed: 0x6A7E_4005_E5EE_D001)
         var kinds: Set<String> = []
         for _ in 0..<400 {
-            let value = randomValue(using: &generator, depth: 0)
+            let value = Self.randomValue(using: &generator, depth: 0)
             kinds.insert(value.typeName)
             for pretty in [true, false] {
                 let bytes = value.serialized(pretty: pretty)
@@ -534,83 +556,87 @@ import Testing
 
 // MARK: - Random values
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny deterministic generator for reproducible tests.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
+// Nested in the suite so the names cannot collide with helpers in other test files.
+extension JSONValueTests {
 
-    init(seed: UInt64) {
-        state = seed
+    /// SplitMix64 (Steele, Lea, Flood 2014): a tiny deterministic generator for reproducible tests.
+    struct SplitMix64: RandomNumberGenerator {
+        private var state: UInt64
+
+        init(seed: UInt64) {
+            state = seed
+        }
+
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
     }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+    private static let stringPieces: [String] = [
+        "a", "b", "Z", "0", " ", "key", "\"", "\\", "/", "\n", "\r", "\t", "\u{8}", "\u{C}", "\u{0}", "\u{1F}", "\u{7F}",
+        "é", "ß", "€", "中", "😀", "𝄞", "\u{2028}", "\u{FEFF}", "\\u0041", "{}", "[,]", ":",
+    ]
+
+    private static func randomString(using generator: inout SplitMix64) -> String {
+        var string = ""
+        for _ in 0..<Int.random(in: 0...8, using: &generator) {
+            string += stringPieces.randomElement(using: &generator)!
+        }
+        return string
     }
-}
 
-private let stringPieces: [String] = [
-    "a", "b", "Z", "0", " ", "key", "\"", "\\", "/", "\n", "\r", "\t", "\u{8}", "\u{C}", "\u{0}", "\u{1F}", "\u{7F}",
-    "é", "ß", "€", "中", "😀", "𝄞", "\u{2028}", "\u{FEFF}", "\\u0041", "{}", "[,]", ":",
-]
-
-private func randomString(using generator: inout SplitMix64) -> String {
-    var string = ""
-    for _ in 0..<Int.random(in: 0...8, using: &generator) {
-        string += stringPieces.randomElement(using: &generator)!
+    private static func randomDouble(using generator: inout SplitMix64) -> Double {
+        switch Int.random(in: 0..<4, using: &generator) {
+        case 0:
+            // Any finite bit pattern: subnormals, huge and tiny magnitudes.
+            while true {
+                let double = Double(bitPattern: generator.next())
+                if double.isFinite { return double }
+            }
+        case 1:
+            // Short decimals such as 12.34.
+            return Double(Int.random(in: -100_000...100_000, using: &generator)) / 100 + 0.005
+        case 2:
+            // Large values (integral, so they round-trip as doubles written with an exponent).
+            return Double.random(in: 1e17...1e300, using: &generator) * (Bool.random(using: &generator) ? 1 : -1)
+        default:
+            return Double.random(in: -1...1, using: &generator)
+        }
     }
-    return string
-}
 
-private func randomDouble(using generator: inout SplitMix64) -> Double {
-    switch Int.random(in: 0..<4, using: &generator) {
-    case 0:
-        // Any finite bit pattern: subnormals, huge and tiny magnitudes.
-        while true {
-            let double = Double(bitPattern: generator.next())
-            if double.isFinite { return double }
+    private static func randomValue(using generator: inout SplitMix64, depth: Int) -> JSONValue {
+        let kinds = depth >= 4 ? 5 : 7
+        switch Int.random(in: 0..<kinds, using: &generator) {
+        case 0:
+            return .null
+        case 1:
+            return .bool(Bool.random(using: &generator))
+        case 2:
+            switch Int.random(in: 0..<3, using: &generator) {
+            case 0: return .int(Int64.random(in: -1000...1000, using: &generator))
+            case 1: return .int(Int64(bitPattern: generator.next()))
+            default: return .int(Bool.random(using: &generator) ? .max : .min)
+            }
+        case 3:
+            return .double(randomDouble(using: &generator))
+        case 4:
+            return .string(randomString(using: &generator))
+        case 5:
+            var elements: [JSONValue] = []
+            for _ in 0..<Int.random(in: 0...5, using: &generator) {
+                elements.append(randomValue(using: &generator, depth: depth + 1))
+            }
+            return .array(elements)
+        default:
+            var members: [String: JSONValue] = [:]
+            for _ in 0..<Int.random(in: 0...5, using: &generator) {
+                members[randomString(using: &generator)] = randomValue(using: &generator, depth: depth + 1)
+            }
+            return .object(members)
         }
-    case 1:
-        // Short decimals such as 12.34.
-        return Double(Int.random(in: -100_000...100_000, using: &generator)) / 100 + 0.005
-    case 2:
-        // Large values (integral, so they round-trip as doubles written with an exponent).
-        return Double.random(in: 1e17...1e300, using: &generator) * (Bool.random(using: &generator) ? 1 : -1)
-    default:
-        return Double.random(in: -1...1, using: &generator)
-    }
-}
-
-private func randomValue(using generator: inout SplitMix64, depth: Int) -> JSONValue {
-    let kinds = depth >= 4 ? 5 : 7
-    switch Int.random(in: 0..<kinds, using: &generator) {
-    case 0:
-        return .null
-    case 1:
-        return .bool(Bool.random(using: &generator))
-    case 2:
-        switch Int.random(in: 0..<3, using: &generator) {
-        case 0: return .int(Int64.random(in: -1000...1000, using: &generator))
-        case 1: return .int(Int64(bitPattern: generator.next()))
-        default: return .int(Bool.random(using: &generator) ? .max : .min)
-        }
-    case 3:
-        return .double(randomDouble(using: &generator))
-    case 4:
-        return .string(randomString(using: &generator))
-    case 5:
-        var elements: [JSONValue] = []
-        for _ in 0..<Int.random(in: 0...5, using: &generator) {
-            elements.append(randomValue(using: &generator, depth: depth + 1))
-        }
-        return .array(elements)
-    default:
-        var members: [String: JSONValue] = [:]
-        for _ in 0..<Int.random(in: 0...5, using: &generator) {
-            members[randomString(using: &generator)] = randomValue(using: &generator, depth: depth + 1)
-        }
-        return .object(members)
     }
 }

@@ -58,6 +58,11 @@ extension GatehouseConfiguration {
         if var auth = try root.object("auth") {
             if let order = try auth.object("order") {
                 for (provider, value) in order.object {
+                    do throws(ProfileIDError) {
+                        try ProfileID.validateProvider(provider)
+                    } catch {
+                        throw JSONFieldError(field: order.fieldPath(provider), reason: error.reason)
+                    }
                     guard let list = value.arrayValue else {
                         throw JSONFieldError(field: order.fieldPath(provider), reason: "expected an array of profile ids, found \(value.typeName)")
                     }
@@ -82,16 +87,18 @@ extension GatehouseConfiguration {
             if var cooldowns = try auth.object("cooldowns") {
                 func seconds(_ key: String, unit: Double) throws(JSONFieldError) -> Duration? {
                     guard let value = try cooldowns.double(key) else { return nil }
-                    guard value > 0 else { throw JSONFieldError(field: cooldowns.fieldPath(key), reason: "must be greater than 0") }
-                    return .milliseconds(Int64(value * unit * 1000))
+                    guard value > 0, let ms = ISO8601.millis(fromSeconds: value * unit), ms <= 366 * 86_400_000 else {
+                        throw JSONFieldError(field: cooldowns.fieldPath(key), reason: "must be greater than 0 and at most a year")
+                    }
+                    return .milliseconds(ms)
                 }
                 if let list = try cooldowns.array("transientSeconds") {
                     var steps: [Duration] = []
                     for (index, element) in list.enumerated() {
-                        guard let value = element.doubleValue, value > 0 else {
-                            throw JSONFieldError(field: "\(cooldowns.fieldPath("transientSeconds"))[\(index)]", reason: "expected a number of seconds greater than 0")
+                        guard let value = element.doubleValue, value > 0, let ms = ISO8601.millis(fromSeconds: value), ms <= 86_400_000 else {
+                            throw JSONFieldError(field: "\(cooldowns.fieldPath("transientSeconds"))[\(index)]", reason: "expected a number of seconds greater than 0 and at most a day")
                         }
-                        steps.append(.milliseconds(Int64(value * 1000)))
+                        steps.append(.milliseconds(ms))
                     }
                     guard !steps.isEmpty else {
                         throw JSONFieldError(field: cooldowns.fieldPath("transientSeconds"), reason: "must hold at least one step")
@@ -106,8 +113,10 @@ extension GatehouseConfiguration {
                 try cooldowns.rejectUnknownKeys(known: ["transientSeconds", "authBaseMinutes", "authMaxMinutes", "billingBaseMinutes", "billingMaxHours", "failureWindowHours"])
             }
             if let margin = try auth.double("refreshMarginSeconds") {
-                guard margin >= 0 else { throw JSONFieldError(field: auth.fieldPath("refreshMarginSeconds"), reason: "must be 0 or more") }
-                self.auth.refreshMargin = .milliseconds(Int64(margin * 1000))
+                guard let ms = ISO8601.millis(fromSeconds: margin), ms <= 86_400_000 else {
+                    throw JSONFieldError(field: auth.fieldPath("refreshMarginSeconds"), reason: "must be from 0 to 86400 seconds")
+                }
+                self.auth.refreshMargin = .milliseconds(ms)
             }
             try auth.rejectUnknownKeys(known: ["order", "cooldowns", "refreshMarginSeconds"])
         }
@@ -231,7 +240,7 @@ extension GatehouseConfiguration {
         case .object(let object):
             var out: [String: JSONValue] = [:]
             for (key, element) in object {
-                out[key] = try expandVariables(element, path: path.isEmpty ? key : "\(path).\(key)", environment: environment)
+                out[key] = try expandVariables(element, path: JSONFieldReader.fieldPath(key, in: path), environment: environment)
             }
             return .object(out)
         default:

@@ -31,7 +31,7 @@ public struct GatehouseConfiguration: Sendable, Hashable {
 
     /// OAuth settings of a provider.
     public struct OAuth: Sendable, Hashable {
-        public enum Encoding: String, Sendable, Hashable, CaseIterable { case form, json }
+        public typealias Encoding = OAuthDefinition.Encoding
         public var tokenURL: String?
         public var clientID: String?
         public var encoding: Encoding?
@@ -115,6 +115,16 @@ public struct GatehouseConfiguration: Sendable, Hashable {
             if let url = entry.baseURL { definition.baseURL = url }
             if let auth = entry.auth { definition.auth = auth }
             if let keys = entry.envKeys { definition.envKeys = keys }
+            if let oauth = entry.oauth {
+                var merged = definition.oauth ?? OAuthDefinition(tokenURL: "", clientID: "", header: definition.auth)
+                if let v = oauth.tokenURL { merged.tokenURL = v }
+                if let v = oauth.clientID { merged.clientID = v }
+                if let v = oauth.encoding { merged.encoding = v }
+                if let v = oauth.scopes { merged.scopes = v }
+                if let v = oauth.authorizeURL { merged.authorizeURL = v }
+                if let v = oauth.deviceAuthorizationURL { merged.deviceAuthorizationURL = v }
+                definition.oauth = merged
+            }
             result[id] = definition
         }
         return result

@@ -137,9 +137,12 @@ public struct CooldownPolicy: Sendable, Hashable {
         stats = UsageStats(lastUsed: lastUsed, extra: extra)
     }
 
-    /// After `failureWindow` without a failure, counters start again from zero.
+    /// After `failureWindow` without a failure while the profile could be used, counters start again
+    /// from zero. Time inside a window does not count: no request could fail then, so a billing
+    /// ladder at its 24 h cap does not start over when a probe fails.
     func resetCountersIfQuiet(_ stats: inout UsageStats, now: Int64) {
-        if let last = stats.lastFailureAt, now - last >= failureWindow.milliseconds {
+        let usableSince = [stats.lastFailureAt, stats.cooldownUntil, stats.disabledUntil].compactMap { $0 }.max()
+        if let last = usableSince, now - last >= failureWindow.milliseconds {
             stats.errorCount = 0
             stats.failureCounts = [:]
         }

@@ -57,7 +57,8 @@ public enum FailureClassifier {
 
     static let usageWindowPhrases = [
         "usage limit", "usage window", "resets at", "reset at", "resets in", "will reset", "try again at",
-        "rate limit", "rate_limit", "too many requests", "limit will reset", "quota will reset",
+        "rate limit", "rate_limit", "rate-limit", "too many requests", "limit will reset", "quota will reset",
+        "retry in", "retry after", "per minute", "per-minute", "requests per", "tokens per",
     ]
     static let billingPhrases = [
         "credit balance", "insufficient credit", "insufficient_quota", "insufficient funds", "billing",

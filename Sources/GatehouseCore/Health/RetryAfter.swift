@@ -10,11 +10,11 @@ public enum RetryAfter {
     public static func parse(headers: [(String, String)], now: Int64) -> Int64? {
         var byName: [String: String] = [:]
         for (name, value) in headers { byName[name.lowercased()] = value.trimmingSpaces }
-        if let ms = byName["retry-after-ms"].flatMap(Double.init), ms >= 0 {
-            return now + Int64(ms)
+        if let ms = byName["retry-after-ms"].flatMap(Double.init).flatMap({ ISO8601.millis(fromSeconds: $0 / 1000) }) {
+            return now + ms
         }
         if let value = byName["retry-after"] {
-            if let seconds = Double(value), seconds >= 0 { return now + Int64(seconds * 1000) }
+            if let ms = Double(value).flatMap(ISO8601.millis(fromSeconds:)) { return now + ms }
             if let date = HTTPDate.parse(value) { return date }
         }
         var latest: Int64?
@@ -28,9 +28,9 @@ public enum RetryAfter {
                 reset = parseGoDuration(value).map { now + $0 }
                 remainingName = "x-ratelimit-remaining-" + name.dropFirst("x-ratelimit-reset-".count)
             } else if name == "x-ratelimit-reset" {
-                if let number = Double(value) {
+                if let number = Double(value), let ms = ISO8601.millis(fromSeconds: number) {
                     // Epoch seconds when large, else seconds from now.
-                    reset = number > 1_000_000_000 ? Int64(number * 1000) : now + Int64(number * 1000)
+                    reset = number > 1_000_000_000 ? ms : now + ms
                 }
                 remainingName = "x-ratelimit-remaining"
             }
@@ -43,7 +43,7 @@ public enum RetryAfter {
 
     /// Parses durations such as `1s`, `6m0s`, `20ms`, `1h2m3.5s`, or a bare number of seconds.
     public static func parseGoDuration(_ text: String) -> Int64? {
-        if let seconds = Double(text) { return Int64(seconds * 1000) }
+        if let seconds = Double(text) { return ISO8601.millis(fromSeconds: seconds) }
         var total = 0.0
         var number = ""
         var scalars = Array(text.unicodeScalars)[...]
@@ -72,7 +72,7 @@ public enum RetryAfter {
             }
         }
         guard number.isEmpty else { return nil }
-        return Int64(total.rounded(.up))
+        return ISO8601.millis(fromSeconds: total.rounded(.up) / 1000)
     }
 }
 

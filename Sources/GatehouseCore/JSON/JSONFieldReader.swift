@@ -33,6 +33,12 @@ public struct JSONFieldReader {
 
     /// The path of a field of this object.
     public func fieldPath(_ key: String) -> String {
+        Self.fieldPath(key, in: path)
+    }
+
+    /// The path of `key` inside the object at `path`: `a.b`, or `a["odd key"]` for keys that are not
+    /// plain identifiers.
+    public static func fieldPath(_ key: String, in path: String) -> String {
         let simple = key.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
         let part = simple ? key : "[\"\(key)\"]"
         if path.isEmpty { return part }

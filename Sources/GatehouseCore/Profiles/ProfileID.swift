@@ -13,7 +13,11 @@ public struct ProfileID: Hashable, Sendable, Comparable, CustomStringConvertible
     /// Creates an id from its parts, validating both.
     /// - Throws: `ProfileIDError` naming the part that is wrong.
     public init(provider: String, name: String) throws(ProfileIDError) {
-        try Self.validateProvider(provider)
+        do throws(ProfileIDError) {
+            try Self.validateProvider(provider)
+        } catch {
+            throw ProfileIDError(id: "\(provider):\(name)", reason: error.reason)
+        }
         try Self.validateName(name, in: "\(provider):\(name)")
         self.provider = provider
         self.name = name

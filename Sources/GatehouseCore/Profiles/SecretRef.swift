@@ -14,6 +14,8 @@ public struct SecretRef: Hashable, Sendable, CustomStringConvertible {
     public var source: Source
     /// The variable name or file path.
     public var id: String
+    /// Fields this version does not know; written back unchanged.
+    public var extra: [String: JSONValue] = [:]
 
     public init(source: Source, id: String) {
         self.source = source
@@ -23,21 +25,28 @@ public struct SecretRef: Hashable, Sendable, CustomStringConvertible {
     public var description: String { "\(source.rawValue):\(id)" }
 
     /// The JSON form stored in credential files.
-    public var json: JSONValue { .object(["source": .string(source.rawValue), "id": .string(id)]) }
+    public var json: JSONValue {
+        var object = extra
+        object["source"] = .string(source.rawValue)
+        object["id"] = .string(id)
+        return .object(object)
+    }
 
     /// Reads a reference from its JSON form.
     /// - Throws: `JSONFieldError` naming the field when the value is not a valid reference.
     public init(json: JSONValue, field: String) throws(JSONFieldError) {
-        guard let object = json.objectValue else {
+        guard json.objectValue != nil else {
             throw JSONFieldError(field: field, reason: "expected an object like {\"source\":\"env\",\"id\":\"VAR\"}, found \(json.typeName)")
         }
-        guard let sourceText = object["source"]?.stringValue, let source = Source(rawValue: sourceText) else {
+        var reader = try JSONFieldReader(json, path: field)
+        guard let sourceText = try? reader.string("source"), let source = Source(rawValue: sourceText) else {
             throw JSONFieldError(field: "\(field).source", reason: "must be \"env\" or \"file\"")
         }
-        guard let id = object["id"]?.stringValue, !id.isEmpty else {
+        guard let id = try? reader.string("id"), !id.isEmpty else {
             throw JSONFieldError(field: "\(field).id", reason: "must be a non-empty string")
         }
         self.init(source: source, id: id)
+        self.extra = reader.unread
     }
 }
 

@@ -36,7 +36,7 @@ public enum ISO8601 {
         else { return nil }
         var millis = days(fromYear: year, month: month, day: day) * 86_400_000
         if i == b.count { return millis }
-        guard i < b.count, b[i] == UInt8(ascii: "T") || b[i] == UInt8(ascii: " ") else { return nil }
+        guard i < b.count, b[i] == UInt8(ascii: "T") || b[i] == UInt8(ascii: "t") || b[i] == UInt8(ascii: " ") else { return nil }
         i += 1
         guard let hour = digits(2), hour < 24, expect(":"), let minute = digits(2), minute < 60 else { return nil }
         var second: Int64 = 0
@@ -63,9 +63,9 @@ public enum ISO8601 {
         guard i < b.count, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") else { return nil }
         let sign: Int64 = b[i] == UInt8(ascii: "+") ? 1 : -1
         i += 1
-        guard let offsetHours = digits(2) else { return nil }
+        guard let offsetHours = digits(2), offsetHours < 24 else { return nil }
         _ = expect(":")
-        guard let offsetMinutes = digits(2), i == b.count else { return nil }
+        guard let offsetMinutes = digits(2), offsetMinutes < 60, i == b.count else { return nil }
         return millis - sign * (offsetHours * 60 + offsetMinutes) * 60_000
     }
 
@@ -111,5 +111,13 @@ public enum ISO8601 {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         return (m <= 2 ? y + 1 : y, m, d)
+    }
+
+    /// Milliseconds from a number of seconds, or `nil` when it is negative, not finite, or beyond
+    /// what a time can hold (so that hostile input never traps a conversion).
+    public static func millis(fromSeconds seconds: Double) -> Int64? {
+        let ms = seconds * 1000
+        guard ms.isFinite, ms >= 0, ms < 9.0e15 else { return nil }
+        return Int64(ms)
     }
 }

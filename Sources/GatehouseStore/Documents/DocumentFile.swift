@@ -54,13 +54,30 @@ public struct DocumentFile<Document: StoreDocument>: Sendable {
         isolation: isolated (any Actor)? = #isolation,
         _ change: (inout Document) throws -> T
     ) async throws -> T {
-        try await FileLock.withLock(protecting: path, options: lockOptions, logger: logger) {
-            let (current, bytes) = try readWithBytes()
+        try await withLockedDocument(logger: logger) { current in
             var document = current
             let result = try change(&document)
-            let output = document.json.serialized(pretty: true)
-            if output != bytes {
-                try AtomicFile.write(output, to: path)
+            return (document, result)
+        }
+    }
+
+    /// Holds the lock across an asynchronous step: re-reads the file, runs `body` with what it holds,
+    /// and writes the document `body` returns (when it is not nil and differs). For changes that
+    /// depend on a call elsewhere, such as an OAuth refresh whose result must be stored before anyone
+    /// else can act on the old credential.
+    public func withLockedDocument<T>(
+        logger: Logger? = nil,
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (Document) async throws -> (Document?, T)
+    ) async throws -> T {
+        try await FileLock.withLock(protecting: path, options: lockOptions, logger: logger) {
+            let (current, bytes) = try readWithBytes()
+            let (changed, result) = try await body(current)
+            if let changed {
+                let output = changed.json.serialized(pretty: true)
+                if output != bytes {
+                    try AtomicFile.write(output, to: path)
+                }
             }
             return result
         }
