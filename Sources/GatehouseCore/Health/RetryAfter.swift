@@ -66,7 +66,7 @@ public enum RetryAfter {
             case "m": total += value * 60_000
             case "s": total += value * 1000
             case "ms": total += value
-            case "us", "µs": total += value / 1000
+            case "us", "\u{00B5}s", "\u{03BC}s": total += value / 1000
             case "ns": total += value / 1_000_000
             default: return nil
             }
@@ -80,16 +80,26 @@ public enum RetryAfter {
 public enum HTTPDate {
     private static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
-    /// Milliseconds since the epoch, or `nil` when the text is not an IMF-fixdate.
+    /// Milliseconds since the epoch, or `nil` when the text is not an HTTP date: IMF-fixdate
+    /// (`Sun, 06 Nov 1994 08:49:37 GMT`), or the obsolete RFC 850 (`Sunday, 06-Nov-94 08:49:37 GMT`) and
+    /// asctime (`Sun Nov  6 08:49:37 1994`) forms that RFC 9110 still asks recipients to accept.
     public static func parse(_ text: String) -> Int64? {
         let parts = text.split(separator: " ")
-        guard parts.count == 6, parts[5].uppercased() == "GMT",
-            let day = Int(parts[1]), let monthIndex = months.firstIndex(of: parts[2].lowercased()), let year = Int(parts[3])
-        else { return nil }
-        let time = parts[4].split(separator: ":")
-        guard time.count == 3, let h = Int(time[0]), let m = Int(time[1]), let s = Int(time[2]) else { return nil }
-        let iso = "\(year)-\(two(monthIndex + 1))-\(two(day))T\(two(h)):\(two(m)):\(two(s))Z"
-        return ISO8601.parse(iso)
+        var day: Int?, month: Int?, year: Int?, time: Substring?
+        if parts.count == 6, parts[5].uppercased() == "GMT" {
+            (day, month, year, time) = (Int(parts[1]), months.firstIndex(of: parts[2].lowercased()), Int(parts[3]), parts[4])
+        } else if parts.count == 4, parts[3].uppercased() == "GMT" {
+            let date = parts[1].split(separator: "-")
+            guard date.count == 3, let twoDigit = Int(date[2]) else { return nil }
+            // RFC 9110: a two-digit year more than 50 years in the future is in the past century.
+            (day, month, year, time) = (Int(date[0]), months.firstIndex(of: date[1].lowercased()), twoDigit < 70 ? 2000 + twoDigit : 1900 + twoDigit, parts[2])
+        } else if parts.count == 5 {
+            (day, month, year, time) = (Int(parts[2]), months.firstIndex(of: parts[1].lowercased()), Int(parts[4]), parts[3])
+        }
+        guard let day, let month, let year, let time else { return nil }
+        let clock = time.split(separator: ":")
+        guard clock.count == 3, let h = Int(clock[0]), let m = Int(clock[1]), let s = Int(clock[2]) else { return nil }
+        return ISO8601.parse("\(year)-\(two(month + 1))-\(two(day))T\(two(h)):\(two(m)):\(two(s))Z")
     }
 
     private static func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }

@@ -28,25 +28,23 @@ public enum CandidatePlanner {
             if entry.isEligible { eligible.append(entry) } else { ineligible.append(entry) }
         }
 
-        // Base order.
+        // Base order: the agent's stored order, else the configuration's; an explicit order that
+        // names no eligible profile (all deleted, say) is passed over for the next one.
         var orderSource = CandidatePlan.OrderSource.default
         var base: [CandidatePlan.Entry] = []
-        let explicit: [String]?
-        if let stored = input.storedOrder, !stored.isEmpty {
-            explicit = stored
-            orderSource = .agent
-        } else if let configured = input.configuredOrder, !configured.isEmpty {
-            explicit = configured.map(\.description)
-            orderSource = .config
-        } else {
-            explicit = nil
-        }
-        if let explicit {
-            let byID = Dictionary(eligible.map { ($0.profile.id.description, $0) }, uniquingKeysWith: { a, _ in a })
+        let byName = Dictionary(eligible.map { ($0.profile.id.description, $0) }, uniquingKeysWith: { a, _ in a })
+        var explicitOrders: [(CandidatePlan.OrderSource, [String])] = []
+        if let stored = input.storedOrder, !stored.isEmpty { explicitOrders.append((.agent, stored)) }
+        if let configured = input.configuredOrder, !configured.isEmpty { explicitOrders.append((.config, configured.map(\.description))) }
+        for (source, order) in explicitOrders {
             var seen: Set<String> = []
-            base = explicit.compactMap { id in seen.insert(id).inserted ? byID[id] : nil }
-            if base.isEmpty && !eligible.isEmpty { orderSource = .repaired }
+            base = order.compactMap { id in seen.insert(id).inserted ? byName[id] : nil }
+            if !base.isEmpty {
+                orderSource = source
+                break
+            }
         }
+        if base.isEmpty && !explicitOrders.isEmpty && !eligible.isEmpty { orderSource = .repaired }
         if base.isEmpty {
             let lastUsed = Dictionary(eligible.map { ($0.profile.id, $0.lastUsed) }, uniquingKeysWith: { a, _ in a })
             let sorted = BaseOrder.byKindThenLeastRecentlyUsed(eligible.map(\.profile)) { lastUsed[$0] ?? nil }
