@@ -10,6 +10,6 @@ struct AuthCommand: AsyncParsableCommand {
             listings show a fingerprint, the first 8 hex digits of the secret's SHA-256 \
             (compare with: printf %s "$KEY" | sha256sum).
             """,
-        subcommands: [AuthAdd.self, AuthList.self, AuthStatus.self, AuthOrder.self, AuthReset.self, AuthRemove.self]
+        subcommands: [AuthAdd.self, AuthList.self, AuthStatus.self, AuthOrder.self, AuthReset.self, AuthRemove.self, AuthLogin.self, AuthImport.self, AuthToken.self]
     )
 }

@@ -1,0 +1,54 @@
+import GatehouseCore
+import GatehouseStore
+import Hummingbird
+import Synchronization
+
+/// Endpoints tests use to set the mock up and read what happened.
+struct MockAdminRoutes: Sendable {
+    let state: MockState
+
+    func add(to router: Router<BasicRequestContext>) {
+        router.get("/admin/counters") { _, _ in
+            let counters = state.state.withLock { $0.counters }
+            return Response.json(.object(counters.mapValues { .int(Int64($0)) }))
+        }
+        router.post("/admin/reset") { _, _ in
+            state.state.withLock { $0 = MockState.State() }
+            return Response.json(["ok": true])
+        }
+        // {"email": "..."}: a logged-in account; answers with its tokens (as a login would store them).
+        router.post("/admin/oauth/account") { request, _ in
+            let body = try await request.jsonObject()
+            let email = body["email"]?.stringValue ?? "user@example.com"
+            let now = WallClock.nowMillis()
+            let issued = state.state.withLock { MockState.issue(email: email, &$0, now: now) }
+            return Response.json(issued)
+        }
+        // {"userCode": "...", "decision": "approve" | "deny"}
+        router.post("/admin/device/decide") { request, _ in
+            let body = try await request.jsonObject()
+            let decided = state.state.withLock { state -> Bool in
+                guard let userCode = body["userCode"]?.stringValue,
+                    let key = state.devices.first(where: { $0.value.userCode == userCode })?.key
+                else { return false }
+                state.devices[key]?.decision = body["decision"]?.stringValue ?? "approve"
+                return true
+            }
+            return Response.json(["ok": .bool(decided)], status: decided ? .ok : .notFound)
+        }
+        // Any of: tokenLifetimeSeconds, tokenLatencyMs, authorizeBehavior, deviceIntervalSeconds,
+        // deviceSlowDowns, tokenFaults (a list of statuses).
+        router.post("/admin/config") { request, _ in
+            let body = try await request.jsonObject()
+            state.state.withLock { state in
+                if let v = body["tokenLifetimeSeconds"]?.intValue { state.settings.tokenLifetimeSeconds = v }
+                if let v = body["tokenLatencyMs"]?.intValue { state.settings.tokenLatencyMilliseconds = v }
+                if let v = body["authorizeBehavior"]?.stringValue { state.settings.authorizeBehavior = v }
+                if let v = body["deviceIntervalSeconds"]?.intValue { state.settings.deviceIntervalSeconds = v }
+                if let v = body["deviceSlowDowns"]?.intValue { state.settings.deviceSlowDowns = Int(v) }
+                if let v = body["tokenFaults"]?.arrayValue { state.settings.tokenFaults = v.compactMap { $0.intValue.map(Int.init) } }
+            }
+            return Response.json(["ok": true])
+        }
+    }
+}
