@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "gatehouse-mock-upstream", targets: ["gatehouse-mock-upstream"]),
         .library(name: "GatehouseCore", targets: ["GatehouseCore"]),
         .library(name: "GatehouseStore", targets: ["GatehouseStore"]),
+        .library(name: "GatehouseHTTP", targets: ["GatehouseHTTP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
