@@ -90,7 +90,12 @@ let package = Package(
         ),
         .target(
             name: "GatehouseTestSupport",
-            dependencies: ["GatehouseCore", "GatehouseStore"],
+            dependencies: [
+                "GatehouseCore", "GatehouseStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             path: "Tests/Support",
             swiftSettings: swiftSettings
         ),
@@ -103,6 +108,15 @@ let package = Package(
             name: "GatehouseStoreTests",
             dependencies: [
                 "GatehouseCore", "GatehouseStore", "GatehouseTestSupport", "gatehouse-store-worker",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GatehouseOAuthTests",
+            dependencies: [
+                "GatehouseCore", "GatehouseStore", "GatehouseHTTP", "GatehouseTestSupport", "gatehouse-mock-upstream", "gatehouse",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -67,6 +67,11 @@ public final class ChildProcess: @unchecked Sendable {
         lock.withLock { String(decoding: outData, as: UTF8.self) }
     }
 
+    /// What the process has printed on standard error so far.
+    public var stderrSoFar: String {
+        lock.withLock { String(decoding: errData, as: UTF8.self) }
+    }
+
     /// Waits (off the cooperative pool) until the process exits.
     public func wait() async -> ProcessResult {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

@@ -45,55 +45,51 @@ struct OAuthLoginFlow {
             onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: quiet)
         let group = ServiceGroup(services: [app], gracefulShutdownSignals: [], logger: quiet)
 
-        return try await withThrowingTaskGroup(of: TokenResponse?.self) { tasks in
-            tasks.addTask {
-                try await group.run()
-                return nil
-            }
-            tasks.addTask {
-                try await Task.sleep(for: timeout)
-                throw LoginError("the browser did not come back within \(timeout); run the login again")
-            }
-            tasks.addTask {
-                guard let port = await ports.first(where: { _ in true }) else { throw LoginError("the local listener did not start") }
-                let redirect = "http://127.0.0.1:\(port)/callback"
-                var query: [(String, String)] = [
-                    ("response_type", "code"), ("client_id", definition.clientID), ("redirect_uri", redirect),
-                    ("code_challenge", pkce.challenge), ("code_challenge_method", "S256"), ("state", pkce.state),
-                ]
-                if !definition.scopes.isEmpty { query.append(("scope", definition.scopes.joined(separator: " "))) }
-                let base = definition.authorizeURL!
-                show(base + (base.contains("?") ? "&" : "?") + FormEncoding.encode(query))
-
-                guard let callback = await callbacks.first(where: { _ in true }) else {
-                    throw LoginError("the listener stopped before the browser came back")
-                }
-                if let error = callback.error {
-                    throw LoginError("the provider did not authorize the login: \(error)\(callback.errorDescription.map { " (\($0))" } ?? "")")
-                }
-                guard callback.state == pkce.state else {
-                    throw LoginError("the redirect's state does not match this login (a stale or forged redirect); nothing was stored. Run the login again")
-                }
-                guard let code = callback.code, !code.isEmpty else { throw LoginError("the redirect carried no authorization code") }
-                switch try await endpoint.exchange(code: code, verifier: pkce.verifier, redirectURI: redirect, definition: definition, state: pkce.state) {
-                case .tokens(let tokens): return tokens
-                case .failure(let error): throw LoginError("the token endpoint refused the code: \(error.code ?? "HTTP \(error.status)"): \(error.description)")
-                }
-            }
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let outcome: Result<TokenResponse, any Error>
             do {
-                while let next = try await tasks.next() {
-                    if let tokens = next {
-                        await group.triggerGracefulShutdown()
-                        tasks.cancelAll()
-                        return tokens
-                    }
-                }
+                outcome = .success(try await waitForRedirect(pkce: pkce, ports: ports, callbacks: callbacks, show: show))
             } catch {
-                await group.triggerGracefulShutdown()
-                tasks.cancelAll()
-                throw error
+                outcome = .failure(error)
             }
-            throw LoginError("the login ended without tokens")
+            // A graceful stop lets the browser's request get its page before the listener closes.
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return try outcome.get()
+        }
+    }
+
+    private func waitForRedirect(
+        pkce: PKCE, ports: AsyncStream<Int>, callbacks: AsyncStream<Callback>, show: @escaping @Sendable (String) -> Void
+    ) async throws -> TokenResponse {
+        guard let port = await ports.first(where: { _ in true }) else { throw LoginError("the local listener did not start") }
+        let redirect = "http://127.0.0.1:\(port)/callback"
+        var query: [(String, String)] = [
+            ("response_type", "code"), ("client_id", definition.clientID), ("redirect_uri", redirect),
+            ("code_challenge", pkce.challenge), ("code_challenge_method", "S256"), ("state", pkce.state),
+        ]
+        if !definition.scopes.isEmpty { query.append(("scope", definition.scopes.joined(separator: " "))) }
+        let base = definition.authorizeURL!
+        show(base + (base.contains("?") ? "&" : "?") + FormEncoding.encode(query))
+
+        let callback: Callback?
+        do {
+            callback = try await withTimeout(timeout) { await callbacks.first(where: { _ in true }) }
+        } catch is TimeoutError {
+            throw LoginError("the browser did not come back within \(timeout); run the login again")
+        }
+        guard let callback else { throw LoginError("the listener stopped before the browser came back") }
+        if let error = callback.error {
+            throw LoginError("the provider did not authorize the login: \(error)\(callback.errorDescription.map { " (\($0))" } ?? "")")
+        }
+        guard callback.state == pkce.state else {
+            throw LoginError("the redirect's state does not match this login (a stale or forged redirect); nothing was stored. Run the login again")
+        }
+        guard let code = callback.code, !code.isEmpty else { throw LoginError("the redirect carried no authorization code") }
+        switch try await endpoint.exchange(code: code, verifier: pkce.verifier, redirectURI: redirect, definition: definition, state: pkce.state) {
+        case .tokens(let tokens): return tokens
+        case .failure(let error): throw LoginError("the token endpoint refused the code: \(error.code ?? "HTTP \(error.status)"): \(error.description)")
         }
     }
 
