@@ -76,6 +76,7 @@ public struct DocumentFile<Document: StoreDocument>: Sendable {
             if let changed {
                 let output = changed.json.serialized(pretty: true)
                 if output != bytes {
+                    AtomicFile.removeStaleTemporaries(of: path)
                     try AtomicFile.write(output, to: path)
                 }
             }

@@ -13,7 +13,8 @@ public enum AtomicFile {
         try FileIO.makeDirectories(directory)
         var random = SystemRandomNumberGenerator()
         let suffix = String(random.next() as UInt64, radix: 36)
-        let temporary = "\(path).\(suffix).tmp"
+        // The pid in the name lets a later writer remove what a killed writer left behind.
+        let temporary = "\(path).\(getpid()).\(suffix).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .system("cannot create", path: temporary) }
         var renamed = false
@@ -31,6 +32,27 @@ public enum AtomicFile {
         if dirFD >= 0 {
             _ = fsync(dirFD)
             close(dirFD)
+        }
+    }
+
+    /// Removes temporary files that writers of `path` (and of its lock) left when they were killed:
+    /// `<name>.<pid>.<random>.tmp` and `<name>.lock.<pid>.<random>.tmp` whose pid is no longer running.
+    public static func removeStaleTemporaries(of path: String) {
+        let directory = FileIO.parentDirectory(of: path)
+        let name = FileIO.fileName(of: path)
+        for entry in FileIO.directoryEntries(directory) where entry.hasSuffix(".tmp") {
+            var rest: Substring
+            if entry.hasPrefix(name + ".lock.") {
+                rest = entry.dropFirst(name.count + 6)
+            } else if entry.hasPrefix(name + ".") {
+                rest = entry.dropFirst(name.count + 1)
+            } else {
+                continue
+            }
+            rest = rest.dropLast(4)
+            let parts = rest.split(separator: ".")
+            guard parts.count == 2, let pid = Int32(parts[0]), !ProcessInspector.isAlive(pid) else { continue }
+            unlink(directory + "/" + entry)
         }
     }
 }

@@ -53,9 +53,12 @@ public enum FileIO {
         }
         let parent = parentDirectory(of: path)
         if parent != path && !parent.isEmpty { try makeDirectories(parent) }
-        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+        if mkdir(path, 0o700) != 0 {
+            if errno == EEXIST { return }
             throw .system("cannot create the folder", path: path)
         }
+        // Exactly 0700 whatever the umask: a narrower one could leave the owner unable to write.
+        chmod(path, 0o700)
     }
 
     /// The folder part of a path (`/a/b/c` → `/a/b`).

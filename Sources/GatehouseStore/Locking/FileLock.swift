@@ -1,6 +1,7 @@
 import GatehouseCore
 import Glibc
 import Logging
+import Synchronization
 
 /// The lock contract of Gatehouse's files (docs/lock-contract.md), for this process.
 ///
@@ -10,8 +11,16 @@ import Logging
 /// Locks are re-entrant within one task tree, and tasks of this process queue for a path in order
 /// before they touch the file lock.
 public enum FileLock {
-    /// The sidecar paths the current task holds, for re-entrancy.
-    @TaskLocal static var heldSidecars: Set<String> = []
+    /// Marks one holding of a lock; re-entry is allowed only while it is held, so a task started
+    /// inside the body that outlives it (it inherits task-locals) takes the lock properly.
+    final class Holding: Sendable {
+        private let held = Atomic<Bool>(true)
+        var isHeld: Bool { held.load(ordering: .acquiring) }
+        func end() { held.store(false, ordering: .releasing) }
+    }
+
+    /// The locks the current task holds, by sidecar path, for re-entrancy.
+    @TaskLocal static var holdings: [String: Holding] = [:]
 
     /// Runs `body` while holding the lock that protects `dataFile` (its sidecar is `<dataFile>.lock`).
     /// - Throws: `StoreError` with code `.lockTimeout` when the lock cannot be had in time; whatever
@@ -36,22 +45,33 @@ public enum FileLock {
         isolation: isolated (any Actor)? = #isolation,
         _ body: () async throws -> T
     ) async throws -> T {
-        if heldSidecars.contains(sidecar) {
+        if isHeld(sidecar: sidecar) {
             return try await body()
         }
         let start = ContinuousClock.now
-        await LocalLockTable.shared.acquire(sidecar)
+        guard await LocalLockTable.shared.acquire(sidecar, deadline: start + options.timeout) else {
+            try Task.checkCancellation()
+            throw StoreError(
+                code: .lockTimeout, path: dataFile ?? sidecar,
+                message: "Timed out after \(LockHolder.seconds(options.timeout)) waiting for the lock on \(dataFile ?? sidecar): another task of this process held it the whole time.")
+        }
         defer { LocalLockTable.shared.release(sidecar) }
         var acquisition = Acquisition(sidecar: sidecar, dataFile: dataFile, options: options, logger: logger, start: start)
         let held = try await acquisition.acquire()
-        defer { held.release() }
-        return try await $heldSidecars.withValue(heldSidecars.union([sidecar])) {
+        let holding = Holding()
+        defer {
+            holding.end()
+            held.release()
+        }
+        var table = holdings
+        table[sidecar] = holding
+        return try await $holdings.withValue(table) {
             try await body()
         }
     }
 
     /// Whether the current task holds the lock of this sidecar path.
-    public static func isHeld(sidecar: String) -> Bool { heldSidecars.contains(sidecar) }
+    public static func isHeld(sidecar: String) -> Bool { holdings[sidecar]?.isHeld == true }
 }
 
 /// A lock this process holds: the sidecar and, when the data file exists, a descriptor carrying the
@@ -176,32 +196,34 @@ struct Acquisition {
         case held(LockHolder)
     }
 
+    /// Tries to create the sidecar. Its content is complete before it appears under its name: the
+    /// payload goes into a temporary file that holds the flock, which is then hard-linked to
+    /// `<file>.lock` (`EEXIST`: someone else holds it). A writer that dies at any point leaves either
+    /// no sidecar or one with its payload, never an empty one.
     private func attemptSidecar() throws(StoreError) -> SidecarAttempt {
-        let fd = open(sidecar, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        if fd >= 0 {
-            // Someone judging the new (still empty) sidecar may hold its flock for an instant.
-            var tries = 0
-            while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-                tries += 1
-                if tries > 1000 {
-                    close(fd)
-                    unlink(sidecar)
-                    throw StoreError.system("cannot flock", path: sidecar)
-                }
-                sched_yield()
-            }
-            do {
-                try FileIO.writeAll(fd: fd, LockPayload.current().bytes, path: sidecar)
-            } catch {
-                unlink(sidecar)
-                close(fd)
-                throw error
-            }
+        var random = SystemRandomNumberGenerator()
+        let temporary = "\(sidecar).\(getpid()).\(String(random.next() as UInt64, radix: 36)).tmp"
+        let fd = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .system("cannot create", path: temporary) }
+        defer { unlink(temporary) }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            close(fd)
+            throw .system("cannot flock", path: temporary)
+        }
+        do {
+            try FileIO.writeAll(fd: fd, LockPayload.current().bytes, path: temporary)
+        } catch {
+            close(fd)
+            throw error
+        }
+        if link(temporary, sidecar) == 0 {
             var stats = stat()
             fstat(fd, &stats)
             return .acquired(fd: fd, inode: UInt64(stats.st_ino))
         }
-        guard errno == EEXIST else { throw .system("cannot create the lock file", path: sidecar) }
+        let code = errno
+        close(fd)
+        guard code == EEXIST else { throw .system("cannot create the lock file", path: sidecar, errno: code) }
         return try judgeExistingSidecar()
     }
 
