@@ -84,7 +84,7 @@ let package = Package(
         // A small program that tests start many times over to contend for the same files.
         .executableTarget(
             name: "gatehouse-store-worker",
-            dependencies: ["GatehouseCore", "GatehouseStore"],
+            dependencies: ["GatehouseCore", "GatehouseStore", "GatehouseHTTP"],
             path: "Tests/Worker",
             swiftSettings: swiftSettings
         ),
@@ -117,6 +117,7 @@ let package = Package(
             name: "GatehouseOAuthTests",
             dependencies: [
                 "GatehouseCore", "GatehouseStore", "GatehouseHTTP", "GatehouseTestSupport", "gatehouse-mock-upstream", "gatehouse",
+                "gatehouse-store-worker",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
