@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // The domain: profiles, credentials, fingerprints, configuration values. No I/O.
@@ -54,6 +55,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The gateway: server, routes, failover, streaming.
+        .target(
+            name: "GatehouseGateway",
+            dependencies: [
+                "GatehouseCore",
+                "GatehouseStore",
+                "GatehouseHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The `gatehouse` command.
         .executableTarget(
             name: "gatehouse",
@@ -61,6 +80,7 @@ let package = Package(
                 "GatehouseCore",
                 "GatehouseStore",
                 "GatehouseHTTP",
+                "GatehouseGateway",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -76,6 +96,7 @@ let package = Package(
                 "GatehouseCore",
                 "GatehouseStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

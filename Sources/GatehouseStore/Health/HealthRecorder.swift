@@ -36,7 +36,12 @@ public final class HealthRecorder: Sendable {
 
     /// Reads `auth-state.json` into memory (keeping queued changes on top).
     public func load() throws(StoreError) {
-        let document = try store.state.read()
+        adopt(try store.state.read())
+    }
+
+    /// Takes what another process wrote (a `gatehouse auth reset`, another gateway's failures) as
+    /// the disk state, keeping queued changes on top.
+    public func adopt(_ document: AuthStateDocument) {
         let disk = Self.stats(of: document)
         let now = wallClock()
         state.withLock {

@@ -14,13 +14,13 @@ struct CommandContext {
     let options: GlobalOptions
 
     /// Loads the configuration and checks the agent. Does not create anything.
-    init(_ options: GlobalOptions) throws {
+    init(_ options: GlobalOptions, defaultLogLevel: Logger.Level = .notice) throws {
         let environment = Self.processEnvironment()
         self.options = options
         self.environment = environment
         self.home = GatehouseHome.resolve(flag: options.home, environment: environment)
         self.configuration = try ConfigurationFile.load(home, environment: environment)
-        self.logger = Self.makeLogger(environment: environment)
+        self.logger = Self.makeLogger(environment: environment, defaultLevel: defaultLogLevel)
         let agentID = options.agent ?? configuration.defaultAgentID
         if let problem = AgentID.problem(with: agentID) {
             throw ValidationError("invalid agent id '\(agentID)': \(problem)")
@@ -67,9 +67,9 @@ struct CommandContext {
         return result
     }
 
-    private static func makeLogger(environment: [String: String]) -> Logger {
+    private static func makeLogger(environment: [String: String], defaultLevel: Logger.Level) -> Logger {
         var logger = Logger(label: "gatehouse") { label in StreamLogHandler.standardError(label: label) }
-        logger.logLevel = environment["GATEHOUSE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .notice
+        logger.logLevel = environment["GATEHOUSE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
         return logger
     }
 }

@@ -1,0 +1,218 @@
+/// Finds the top-level `"model"` of a JSON request body without building the document, and checks
+/// that the body is well-formed JSON on the way. The gateway rewrites only the model's bytes and
+/// passes everything else through untouched.
+public struct RequestBodyScan: Sendable, Hashable {
+    /// The model as the client wrote it (`anthropic/claude-sonnet-4-5`).
+    public var model: String
+    /// The byte range of the model's string value, quotes included.
+    public var modelRange: Range<Int>
+    /// Whether the top-level `"stream"` is `true`.
+    public var stream: Bool
+}
+
+/// Why a body could not be scanned.
+public enum RequestBodyScanError: Error, Sendable, Hashable, CustomStringConvertible {
+    case malformed(JSONSyntaxError)
+    case notAnObject
+    case missingModel
+    case modelNotAString
+
+    public var description: String {
+        switch self {
+        case .malformed(let error): "the body is not valid JSON: \(error)"
+        case .notAnObject: "the body must be a JSON object"
+        case .missingModel: "the body has no \"model\"; name one as \"provider/model\", for example \"anthropic/claude-sonnet-4-5\""
+        case .modelNotAString: "\"model\" must be a string such as \"anthropic/claude-sonnet-4-5\""
+        }
+    }
+}
+
+extension RequestBodyScan {
+    /// Scans a request body.
+    public static func scan(_ bytes: UnsafeRawBufferPointer) throws(RequestBodyScanError) -> RequestBodyScan {
+        var scanner = Scanner(bytes: bytes)
+        return try scanner.scanTopLevel()
+    }
+
+    /// The body with the model's value replaced by `model` (a JSON string, escaped as needed).
+    public static func replacingModel(in bytes: UnsafeRawBufferPointer, range: Range<Int>, with model: String) -> [UInt8] {
+        let encoded = JSONValue.string(model).serialized(pretty: false)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count - range.count + encoded.count)
+        out.append(contentsOf: bytes[0..<range.lowerBound])
+        out.append(contentsOf: encoded)
+        out.append(contentsOf: bytes[range.upperBound..<bytes.count])
+        return out
+    }
+}
+
+private struct Scanner {
+    let bytes: UnsafeRawBufferPointer
+    var i = 0
+
+    init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    mutating func scanTopLevel() throws(RequestBodyScanError) -> RequestBodyScan {
+        skipSpace()
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "{") else {
+            if i >= bytes.count { throw .malformed(error("unexpected end of input")) }
+            throw .notAnObject
+        }
+        i += 1
+        var model: (String, Range<Int>)?
+        var modelWasNotString = false
+        var stream = false
+        skipSpace()
+        if i < bytes.count && bytes[i] == UInt8(ascii: "}") {
+            i += 1
+        } else {
+            while true {
+                skipSpace()
+                guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw .malformed(error("expected '\"' to begin an object key")) }
+                let keyStart = i
+                try skipString()
+                let isModel = isKey(keyStart, "model")
+                let isStream = isKey(keyStart, "stream")
+                skipSpace()
+                guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw .malformed(error("expected ':' after object key")) }
+                i += 1
+                skipSpace()
+                let valueStart = i
+                try skipValue(depth: 1)
+                if isModel {
+                    if bytes[valueStart] == UInt8(ascii: "\"") {
+                        let raw = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<i])
+                        guard let value = (try? JSONValue.parse(raw))?.stringValue else { throw .malformed(error("invalid string")) }
+                        model = (value, valueStart..<i)
+                    } else {
+                        modelWasNotString = true
+                    }
+                } else if isStream {
+                    stream = i - valueStart == 4 && bytes[valueStart] == UInt8(ascii: "t")
+                }
+                skipSpace()
+                guard i < bytes.count else { throw .malformed(error("unexpected end of input")) }
+                if bytes[i] == UInt8(ascii: ",") {
+                    i += 1
+                    continue
+                }
+                guard bytes[i] == UInt8(ascii: "}") else { throw .malformed(error("expected ',' or '}' after object member")) }
+                i += 1
+                break
+            }
+        }
+        skipSpace()
+        guard i == bytes.count else { throw .malformed(error("trailing characters after the JSON value")) }
+        if modelWasNotString { throw .modelNotAString }
+        guard let model else { throw .missingModel }
+        return RequestBodyScan(model: model.0, modelRange: model.1, stream: stream)
+    }
+
+    private func isKey(_ start: Int, _ name: StaticString) -> Bool {
+        let length = name.utf8CodeUnitCount
+        guard i - start == length + 2 else { return false }
+        return name.withUTF8Buffer { key in
+            for k in 0..<length where bytes[start + 1 + k] != key[k] { return false }
+            return true
+        }
+    }
+
+    private mutating func skipSpace() {
+        while i < bytes.count {
+            switch bytes[i] {
+            case 0x20, 0x0a, 0x0d, 0x09: i += 1
+            default: return
+            }
+        }
+    }
+
+    private mutating func skipString() throws(RequestBodyScanError) {
+        i += 1
+        while i < bytes.count {
+            let byte = bytes[i]
+            if byte == UInt8(ascii: "\"") {
+                i += 1
+                return
+            }
+            if byte == UInt8(ascii: "\\") {
+                i += 2
+                continue
+            }
+            if byte < 0x20 { throw .malformed(error("unescaped control character in string")) }
+            i += 1
+        }
+        throw .malformed(error("unterminated string"))
+    }
+
+    private mutating func skipValue(depth: Int) throws(RequestBodyScanError) {
+        guard depth <= 512 else { throw .malformed(error("nesting deeper than 512 levels")) }
+        guard i < bytes.count else { throw .malformed(error("unexpected end of input")) }
+        switch bytes[i] {
+        case UInt8(ascii: "\""):
+            try skipString()
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            let close = bytes[i] == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            let isObject = close == UInt8(ascii: "}")
+            i += 1
+            skipSpace()
+            if i < bytes.count && bytes[i] == close {
+                i += 1
+                return
+            }
+            while true {
+                skipSpace()
+                if isObject {
+                    guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw .malformed(error("expected '\"' to begin an object key")) }
+                    try skipString()
+                    skipSpace()
+                    guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw .malformed(error("expected ':' after object key")) }
+                    i += 1
+                    skipSpace()
+                }
+                try skipValue(depth: depth + 1)
+                skipSpace()
+                guard i < bytes.count else { throw .malformed(error("unexpected end of input")) }
+                if bytes[i] == UInt8(ascii: ",") {
+                    i += 1
+                    continue
+                }
+                guard bytes[i] == close else {
+                    throw .malformed(error(isObject ? "expected ',' or '}' after object member" : "expected ',' or ']' after array element"))
+                }
+                i += 1
+                return
+            }
+        default:
+            let start = i
+            while i < bytes.count {
+                switch bytes[i] {
+                case UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x0a, 0x0d, 0x09:
+                    break
+                default:
+                    i += 1
+                    continue
+                }
+                break
+            }
+            // A literal or a number: let the real parser judge it.
+            guard i > start, (try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<i]))) != nil else {
+                i = start
+                throw .malformed(error("invalid value"))
+            }
+        }
+    }
+
+    private func error(_ message: String) -> JSONSyntaxError {
+        var line = 1
+        var column = 1
+        for k in 0..<min(i, bytes.count) {
+            if bytes[k] == 0x0a {
+                line += 1
+                column = 1
+            } else if bytes[k] & 0xC0 != 0x80 {
+                column += 1
+            }
+        }
+        return JSONSyntaxError(line: line, column: column, offset: i, message: message)
+    }
+}

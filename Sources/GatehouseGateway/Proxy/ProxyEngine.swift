@@ -1,0 +1,435 @@
+import AsyncHTTPClient
+import GatehouseCore
+import GatehouseStore
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Serves one model request: picks the agent's best credential, sends the request upstream, fails
+/// over to the next credential before the client sees an error another one could avoid, and records
+/// what happened.
+struct ProxyEngine: Sendable {
+    let state: GatewayState
+    let upstream: UpstreamClient
+    let tokens: OAuthTokenManager
+    let access: AccessControl
+    let logger: Logger
+    /// Requests larger than this are refused with 413.
+    let maxBodyBytes: Int
+
+    /// Headers from the client that go upstream (everything else, the client's own credentials
+    /// above all, stays here).
+    static let forwardedRequestHeaders: [String] = [
+        "anthropic-version", "anthropic-beta", "anthropic-dangerous-direct-browser-access", "openai-organization", "openai-project",
+        "openai-beta", "x-stainless-retry-count", "accept", "idempotency-key",
+    ]
+
+    /// Response headers that come back to the client.
+    static func isForwardedResponseHeader(_ name: String) -> Bool {
+        name == "content-type" || name == "retry-after" || name == "request-id" || name == "x-request-id"
+            || name.hasPrefix("anthropic-ratelimit-") || name.hasPrefix("x-ratelimit-") || name == "openai-processing-ms"
+    }
+
+    private static let requestCounter = Atomic<UInt64>(0)
+    private static let requestPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+
+    func handle(_ request: Request, api: WireAPI) async -> Response {
+        let start = ContinuousClock.now
+        let requestID = "gh-\(Self.requestPrefix)-\(Self.requestCounter.wrappingAdd(1, ordering: .relaxed).oldValue)"
+        var log = RequestLog(requestID: requestID, api: api)
+        let response: Response
+        do {
+            response = try await serve(request, api: api, requestID: requestID, log: &log)
+        } catch let error as WireError {
+            log.status = Int(error.status.code)
+            log.error = error.message
+            response = error.response(for: api, requestID: requestID)
+        } catch {
+            log.status = 500
+            log.error = "\(error)"
+            response = WireError(status: .internalServerError, kind: .upstream, message: "internal error: \(error)").response(for: api, requestID: requestID)
+        }
+        log.emit(logger, duration: ContinuousClock.now - start)
+        return response
+    }
+
+    private func serve(_ request: Request, api: WireAPI, requestID: String, log: inout RequestLog) async throws -> Response {
+        try access.check(request)
+        let snapshot = state.current
+        let agentID = request.headers[.gatehouseAgent] ?? snapshot.configuration.defaultAgentID
+        log.agent = agentID
+        guard let runtime = try state.configuredRuntime(for: agentID) else {
+            throw WireError(
+                status: .badRequest, kind: .invalidRequest,
+                message: "unknown agent '\(agentID)' (X-Gatehouse-Agent); configured agents: \(snapshot.configuration.agents.map(\.id).joined(separator: ", "))")
+        }
+        let session = request.headers[.gatehouseSession].flatMap { $0.isEmpty ? nil : $0 }
+        if let session, let problem = SessionStore.problem(withKey: session) {
+            throw WireError(status: .badRequest, kind: .invalidRequest, message: "X-Gatehouse-Session: \(problem)")
+        }
+
+        // The body: bounded, scanned for the model, which is rewritten to the provider's own id.
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: maxBodyBytes)
+        } catch {
+            throw WireError(
+                status: .contentTooLarge, kind: .tooLarge,
+                message: "the request body is larger than the gateway's limit of \(maxBodyBytes / (1 << 20)) MiB")
+        }
+        let scan: RequestBodyScan
+        do {
+            scan = try body.withUnsafeReadableBytes { bytes throws(RequestBodyScanError) in try RequestBodyScan.scan(bytes) }
+        } catch {
+            throw WireError(status: .badRequest, kind: .invalidRequest, message: error.description)
+        }
+        guard let slash = scan.model.firstIndex(of: "/") else {
+            throw WireError(
+                status: .badRequest, kind: .invalidRequest,
+                message: "model \"\(scan.model)\" names no provider; use \"provider/model\", for example \"anthropic/\(scan.model)\"")
+        }
+        let providerID = String(scan.model[..<slash])
+        let modelID = String(scan.model[scan.model.index(after: slash)...])
+        log.provider = providerID
+        log.model = modelID
+        guard let provider = snapshot.providers[providerID] else {
+            throw WireError(
+                status: .badRequest, kind: .invalidRequest,
+                message: "unknown provider \"\(providerID)\" in model \"\(scan.model)\"; known providers: \(snapshot.providers.keys.sorted().joined(separator: ", "))")
+        }
+        guard provider.models.contains(where: { $0.id == modelID }) else {
+            throw WireError(
+                status: .notFound, kind: .notFound,
+                message: "unknown model \"\(modelID)\" of provider \(providerID); see GET /v1/models, or add it under providers.\(providerID).models in gatehouse.json")
+        }
+        guard provider.api == api else {
+            let route = provider.api == .anthropicMessages ? "POST /v1/messages (Anthropic wire)" : "POST /v1/chat/completions (OpenAI wire)"
+            throw WireError(
+                status: .badRequest, kind: .invalidRequest,
+                message: "provider \(providerID) speaks the \(provider.api.rawValue) format; send this request to \(route)")
+        }
+        let upstreamBody = body.withUnsafeReadableBytes { bytes in
+            ByteBuffer(bytes: RequestBodyScan.replacingModel(in: bytes, range: scan.modelRange, with: modelID))
+        }
+
+        // Health and credentials as they are now.
+        let (routingResult, routingChanged) = runtime.routing.currentNoting()
+        let routing = try routingResult.get()
+        if routingChanged { runtime.recorder.adopt(routing) }
+        let profiles = try runtime.profiles.current().get()
+        let allProfiles = profiles.sortedProfiles + snapshot.environmentProfiles
+        let pin = try session.flatMap { key in try runtime.sessions.current().get().sessions[key]?.pin }
+        let now = WallClock.nowMillis()
+        let probes = runtime.probes.withLock { $0 }
+        let plan = CandidatePlanner.plan(
+            SelectionInput(
+                provider: providerID, model: modelID, profiles: allProfiles, storedOrder: routing.order[providerID],
+                configuredOrder: snapshot.configuration.auth.order[providerID], stats: runtime.recorder.allStats(),
+                hasSession: session != nil, sessionPin: pin, lastProbeAt: probes.lastProbeAt[providerID],
+                probesInFlight: probes.inFlight, now: now),
+            using: snapshot.resolver)
+
+        var order: [CandidatePlan.Entry]
+        switch plan.decision {
+        case .use:
+            order = plan.candidates.filter(\.isUsableNow)
+        case .probe(let id, _):
+            runtime.probes.withLock { $0.lastProbeAt[providerID] = now }
+            order = plan.candidates.filter { $0.profile.id == id }
+        case .allUnavailable(let all):
+            throw unavailable(all, provider: providerID, now: now)
+        }
+
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "user-agent", value: "gatehouse")
+        for name in Self.forwardedRequestHeaders {
+            if let field = HTTPField.Name(name), let value = request.headers[field] { headers.add(name: name, value: value) }
+        }
+        if api == .anthropicMessages && !headers.contains(name: "anthropic-version") {
+            headers.add(name: "anthropic-version", value: "2023-06-01")
+        }
+        let url = Self.trimmingSlash(provider.baseURL) + (api == .anthropicMessages ? "/v1/messages" : "/chat/completions")
+
+        var lastFailure: (status: Int, headers: HTTPHeaders, body: ByteBuffer)?
+        var lastTransport: String?
+        while !order.isEmpty {
+            let entry = order.removeFirst()
+            let profile = entry.profile
+            let probing = entry.awaitingProbe
+            if probing {
+                // One probe at a time after a billing window.
+                let claimed = runtime.probes.withLock { $0.inFlight.insert(profile.id).inserted }
+                guard claimed else { continue }
+            }
+            defer { if probing { _ = runtime.probes.withLock { $0.inFlight.remove(profile.id) } } }
+
+            var refreshed = false
+            attempt: while true {
+                log.attempts += 1
+                log.profile = profile.id.description
+                let credential: (headers: [(String, String)], secret: String)
+                do {
+                    credential = try await credentialHeaders(profile, provider: provider, agent: runtime.id, resolver: snapshot.resolver)
+                } catch let error as OAuthError {
+                    lastTransport = error.message
+                    break attempt
+                }
+                var attemptHeaders = headers
+                for (name, value) in credential.headers { attemptHeaders.replaceOrAdd(name: name, value: value) }
+                runtime.recorder.markUsed(profile.id)
+                let fingerprint = Fingerprint.of(credential.secret)
+                let response: HTTPClientResponse
+                do {
+                    response = try await upstream.send(url: url, headers: attemptHeaders, body: upstreamBody)
+                } catch {
+                    let failure = (error as? HTTPClientError)?.transportFailure ?? .connectionRefused
+                    runtime.recorder.markFailure(
+                        profile.id, model: modelID, classification: FailureClassifier.classify(.transport(failure), now: WallClock.nowMillis()),
+                        credentialFingerprint: fingerprint)
+                    lastTransport = "\(profile.id): \(error)"
+                    break attempt
+                }
+                let status = Int(response.status.code)
+                if (200..<300).contains(status) {
+                    log.status = status
+                    await applyPin(plan.pinAction, chosen: profile.id, runtime: runtime, session: session)
+                    return relay(response, api: api, profile: profile.id, model: modelID, fingerprint: fingerprint, runtime: runtime, requestID: requestID, attempts: log.attempts)
+                }
+                // An error answer: read a bounded prefix to classify it.
+                let errorBody = try await Self.collectPrefix(response.body, limit: 64 * 1024)
+                let text = String(buffer: errorBody)
+                let classification = FailureClassifier.classify(
+                    .http(status: status, headers: response.headers.map { ($0.name, $0.value) }, body: text), now: WallClock.nowMillis())
+                if classification.reason == .format {
+                    // The request's own fault: every credential would get the same answer.
+                    log.status = status
+                    log.error = "format"
+                    return Self.passThrough(status: status, headers: response.headers, body: errorBody, profile: profile.id, requestID: requestID, attempts: log.attempts)
+                }
+                if case .oauth = profile.credential, classification.reason == .auth || classification.reason == .authPermanent, !refreshed {
+                    // One forced refresh and one retry on the same login.
+                    refreshed = true
+                    do {
+                        _ = try await tokens.accessTokenAfterRejection(agent: runtime.id, profile: profile.id, rejectedAccessToken: credential.secret)
+                        continue attempt
+                    } catch {
+                        lastTransport = "\(profile.id): \(error)"
+                    }
+                }
+                runtime.recorder.markFailure(profile.id, model: modelID, classification: classification, credentialFingerprint: fingerprint)
+                lastFailure = (status, response.headers, errorBody)
+                break attempt
+            }
+        }
+        // Every candidate failed: the client gets the last upstream answer as it was.
+        if let lastFailure {
+            log.status = lastFailure.status
+            log.error = "all \(log.attempts) attempt(s) failed"
+            return Self.passThrough(
+                status: lastFailure.status, headers: lastFailure.headers, body: lastFailure.body, profile: nil, requestID: requestID,
+                attempts: log.attempts)
+        }
+        throw WireError(
+            status: .badGateway, kind: .upstream,
+            message: "no answer from \(providerID) through any credential (\(log.attempts) attempt(s)); last error: \(lastTransport ?? "none")")
+    }
+
+    /// The headers that carry a profile's credential upstream, and the secret they carry.
+    private func credentialHeaders(
+        _ profile: AuthProfile, provider: ProviderDefinition, agent: String, resolver: EnvironmentSecretResolver
+    ) async throws -> (headers: [(String, String)], secret: String) {
+        switch profile.credential {
+        case .oauth:
+            let token = try await tokens.accessToken(agent: agent, profile: profile.id)
+            if let oauth = provider.oauth { return (oauth.requestHeaders(accessToken: token), token) }
+            return ([("authorization", "Bearer \(token)")], token)
+        case .apiKey, .token:
+            guard let secret = profile.secret(using: resolver).value else {
+                throw OAuthError(code: .notFound, profile: profile.id.description, message: "\(profile.id) has no usable secret")
+            }
+            switch provider.auth {
+            case .bearer: return ([("authorization", "Bearer \(secret)")], secret)
+            case .xAPIKey: return ([("x-api-key", secret)], secret)
+            }
+        }
+    }
+
+    private func applyPin(_ action: CandidatePlan.PinAction, chosen: ProfileID, runtime: AgentRuntime, session: String?) async {
+        guard let session else { return }
+        var effective = action
+        // After a failover the session follows the profile that answered.
+        switch action {
+        case .setAuto(let planned) where planned != chosen: effective = .setAuto(chosen)
+        case .replaceAutoWith(let planned) where planned != chosen: effective = .replaceAutoWith(chosen)
+        case .keep, .none:
+            if let pin = try? runtime.sessions.current().get().sessions[session]?.pin, pin.source == .auto, pin.profile != chosen.description {
+                effective = .replaceAutoWith(chosen)
+            }
+        default: break
+        }
+        switch effective {
+        case .none, .keep, .skipUserPin, .replaceAuto: return
+        default:
+            do {
+                try await runtime.sessionStore.apply(effective, session: session, now: WallClock.nowMillis())
+            } catch {
+                logger.warning("could not update the session's pin", metadata: ["session": "\(session)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// Streams the upstream answer to the client as it arrives.
+    private func relay(
+        _ response: HTTPClientResponse, api: WireAPI, profile: ProfileID, model: String, fingerprint: String, runtime: AgentRuntime,
+        requestID: String, attempts: Int
+    ) -> Response {
+        var fields = HTTPFields()
+        for header in response.headers where Self.isForwardedResponseHeader(header.name.lowercased()) {
+            if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
+        }
+        fields[.gatehouseProfile] = profile.description
+        fields[.gatehouseRequestID] = requestID
+        fields[.gatehouseAttempts] = String(attempts)
+        let isEventStream = response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true
+        let upstreamBody = response.body
+        let recorder = runtime.recorder
+        let logger = self.logger
+        return Response(
+            status: .init(code: Int(response.status.code)), headers: fields,
+            body: ResponseBody { writer in
+                var iterator = upstreamBody.makeAsyncIterator()
+                var sawEnd = !isEventStream
+                var tail: [UInt8] = []
+                while true {
+                    let chunk: ByteBuffer?
+                    do {
+                        chunk = try await iterator.next()
+                    } catch {
+                        // The upstream cut the answer: the client must see an error, not a clean end.
+                        recorder.markFailure(
+                            profile, model: model, classification: FailureClassification(reason: .timeout), credentialFingerprint: fingerprint)
+                        logger.warning("upstream cut the answer", metadata: ["request.id": "\(requestID)", "auth.profile": "\(profile)", "error": "\(error)"])
+                        if isEventStream {
+                            try await writer.write(WireError.streamCutEvent(for: api, message: "the upstream connection ended in the middle of the answer"))
+                            try await writer.finish(nil)
+                            return
+                        }
+                        throw error
+                    }
+                    guard let chunk else { break }
+                    if isEventStream && !sawEnd { sawEnd = Self.containsStreamEnd(chunk, api: api, tail: &tail) }
+                    try await writer.write(chunk)
+                }
+                if sawEnd {
+                    recorder.markGood(profile, model: model)
+                } else {
+                    recorder.markFailure(profile, model: model, classification: FailureClassification(reason: .timeout), credentialFingerprint: fingerprint)
+                    try await writer.write(WireError.streamCutEvent(for: api, message: "the upstream stream ended without its final event"))
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    /// Whether a piece of an event stream carries the wire format's final event (`data: [DONE]`,
+    /// `event: message_stop`); `tail` keeps the end of the previous piece for markers split across.
+    static func containsStreamEnd(_ chunk: ByteBuffer, api: WireAPI, tail: inout [UInt8]) -> Bool {
+        let marker: [UInt8] = api == .openAIChat ? Array("[DONE]".utf8) : Array("message_stop".utf8)
+        let bytes = tail + chunk.readableBytesView.suffix(4096)
+        tail = Array(bytes.suffix(marker.count - 1))
+        guard bytes.count >= marker.count else { return false }
+        for start in 0...(bytes.count - marker.count) where bytes[start] == marker[0] {
+            if bytes[start..<(start + marker.count)].elementsEqual(marker) { return true }
+        }
+        return false
+    }
+
+    private static func passThrough(
+        status: Int, headers: HTTPHeaders, body: ByteBuffer, profile: ProfileID?, requestID: String, attempts: Int
+    ) -> Response {
+        var fields = HTTPFields()
+        for header in headers where isForwardedResponseHeader(header.name.lowercased()) {
+            if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
+        }
+        if let profile { fields[.gatehouseProfile] = profile.description }
+        fields[.gatehouseRequestID] = requestID
+        fields[.gatehouseAttempts] = String(attempts)
+        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: body))
+    }
+
+    private static func collectPrefix(_ body: HTTPClientResponse.Body, limit: Int) async throws -> ByteBuffer {
+        var buffer = ByteBuffer()
+        do {
+            for try await var chunk in body {
+                let room = limit - buffer.readableBytes
+                if room <= 0 { break }
+                if chunk.readableBytes > room { chunk = chunk.getSlice(at: chunk.readerIndex, length: room)! }
+                buffer.writeBuffer(&chunk)
+            }
+        } catch {
+            // A cut error body still classifies by its status.
+        }
+        return buffer
+    }
+
+    private func unavailable(_ all: CandidatePlan.AllUnavailable, provider: String, now: Int64) -> WireError {
+        if all.entries.isEmpty {
+            return WireError(
+                status: .unauthorized, kind: .unavailable,
+                message: "no usable credential for provider \(provider); add one with `gatehouse auth add \(provider) ...` (see `gatehouse auth status \(provider)`)")
+        }
+        let list = all.entries.map { id, window -> JSONValue in
+            [
+                "profile": .string(id.description), "reason": window.map { .string($0.reason.rawValue) } ?? .null,
+                "until": window.map { .string(ISO8601.format(millis: $0.until)) } ?? .null,
+            ]
+        }
+        let summary = all.entries.map { id, window in
+            "\(id) \(window.map { "\($0.reason.rawValue) until \(ISO8601.format(millis: $0.until))" } ?? "unavailable")"
+        }.joined(separator: "; ")
+        let retry = all.retryAt.map { max(1, ($0 - now + 999) / 1000) }
+        return WireError(
+            status: all.status == 429 ? .tooManyRequests : .serviceUnavailable, kind: all.status == 429 ? .rateLimit : .overloaded,
+            message: "every credential of \(provider) is cooling down: \(summary)", retryAfterSeconds: retry, details: ["profiles": .array(list)])
+    }
+
+    private static func trimmingSlash(_ url: String) -> String {
+        var url = url
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+}
+
+/// The one log line of a request.
+struct RequestLog {
+    var requestID: String
+    var api: WireAPI
+    var agent: String?
+    var provider: String?
+    var model: String?
+    var profile: String?
+    var attempts = 0
+    var status = 200
+    var error: String?
+
+    func emit(_ logger: Logger, duration: Duration) {
+        var metadata: Logger.Metadata = [
+            "request.id": "\(requestID)", "wire": "\(api.rawValue)", "status": "\(status)", "attempts": "\(attempts)",
+            "duration.ms": "\(String(format: duration))",
+        ]
+        if let agent { metadata["agent"] = "\(agent)" }
+        if let provider { metadata["provider"] = "\(provider)" }
+        if let model { metadata["model"] = "\(model)" }
+        if let profile { metadata["auth.profile"] = "\(profile)" }
+        if let error { metadata["error"] = "\(error)" }
+        logger.info("request", metadata: metadata)
+    }
+
+    private func String(format duration: Duration) -> Swift.String {
+        let micros = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+        return "\(micros / 1000).\(Swift.String(micros % 1000 + 1000).dropFirst())"
+    }
+}

@@ -1,0 +1,95 @@
+import GatehouseCore
+import HTTPTypes
+import Hummingbird
+
+/// An error answered in the client's wire format.
+struct WireError: Error {
+    enum Kind {
+        case invalidRequest, authentication, permission, notFound, rateLimit, overloaded, tooLarge, upstream, unavailable
+    }
+
+    var status: HTTPResponse.Status
+    var kind: Kind
+    var message: String
+    var retryAfterSeconds: Int64?
+    /// Extra fields in the error object (per-profile reasons when everything is cooling).
+    var details: [String: JSONValue] = [:]
+
+    /// The response in `api`'s error shape.
+    func response(for api: WireAPI, requestID: String) -> Response {
+        var fields: HTTPFields = [.contentType: "application/json", .gatehouseRequestID: requestID]
+        if let retryAfterSeconds { fields[.retryAfter] = String(retryAfterSeconds) }
+        var error: [String: JSONValue] = ["message": .string(message)]
+        for (key, value) in details { error[key] = value }
+        let body: JSONValue
+        switch api {
+        case .openAIChat:
+            error["type"] = .string(openAIType)
+            error["code"] = .string(openAICode)
+            error["param"] = .null
+            body = ["error": .object(error)]
+        case .anthropicMessages:
+            error["type"] = .string(anthropicType)
+            body = ["type": "error", "error": .object(error)]
+        }
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body.serialized(pretty: false))))
+    }
+
+    private var openAIType: String {
+        switch kind {
+        case .invalidRequest, .tooLarge, .notFound: "invalid_request_error"
+        case .authentication: "authentication_error"
+        case .permission: "permission_error"
+        case .rateLimit: "rate_limit_error"
+        case .overloaded, .upstream, .unavailable: "api_error"
+        }
+    }
+
+    private var openAICode: String {
+        switch kind {
+        case .invalidRequest: "invalid_request"
+        case .authentication: "invalid_api_key"
+        case .permission: "permission_denied"
+        case .notFound: "model_not_found"
+        case .rateLimit: "rate_limit_exceeded"
+        case .overloaded: "overloaded"
+        case .tooLarge: "request_too_large"
+        case .upstream: "upstream_error"
+        case .unavailable: "no_credential_available"
+        }
+    }
+
+    private var anthropicType: String {
+        switch kind {
+        case .invalidRequest: "invalid_request_error"
+        case .authentication: "authentication_error"
+        case .permission: "permission_error"
+        case .notFound: "not_found_error"
+        case .rateLimit: "rate_limit_error"
+        case .overloaded, .unavailable: "overloaded_error"
+        case .tooLarge: "request_too_large"
+        case .upstream: "api_error"
+        }
+    }
+
+    /// The error event a stream ends with when the upstream cut it.
+    static func streamCutEvent(for api: WireAPI, message: String) -> ByteBuffer {
+        switch api {
+        case .openAIChat:
+            let body: JSONValue = ["error": ["message": .string(message), "type": "api_error", "code": "stream_interrupted"]]
+            return ByteBuffer(bytes: Array("data: ".utf8) + body.serialized(pretty: false) + Array("\n\n".utf8))
+        case .anthropicMessages:
+            let body: JSONValue = ["type": "error", "error": ["type": "api_error", "message": .string(message)]]
+            return ByteBuffer(bytes: Array("event: error\ndata: ".utf8) + body.serialized(pretty: false) + Array("\n\n".utf8))
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let gatehouseProfile = HTTPField.Name("X-Gatehouse-Profile")!
+    static let gatehouseAttempts = HTTPField.Name("X-Gatehouse-Attempts")!
+    static let gatehouseRequestID = HTTPField.Name("X-Gatehouse-Request-Id")!
+    static let gatehouseAgent = HTTPField.Name("X-Gatehouse-Agent")!
+    static let gatehouseSession = HTTPField.Name("X-Gatehouse-Session")!
+    static let xAPIKey = HTTPField.Name("x-api-key")!
+}

@@ -1,0 +1,58 @@
+import GatehouseStore
+import Glibc
+import Synchronization
+
+/// A store document kept in memory and re-read only when the file changed (its inode, size or
+/// modification time differ), so a request costs one `stat` instead of a read and a parse, and an
+/// edit by another process is seen on the next request.
+final class CachedDocument<Document: StoreDocument>: Sendable {
+    private struct FileKey: Equatable {
+        var inode: UInt64
+        var size: Int64
+        var modified: Int64
+    }
+
+    private struct State {
+        var key: FileKey?
+        var loaded = false
+        var result: Result<Document, StoreError> = .success(.empty)
+    }
+
+    let file: DocumentFile<Document>
+    private let state = Mutex(State())
+
+    init(file: DocumentFile<Document>) {
+        self.file = file
+    }
+
+    /// The document as it is on disk now.
+    func current() -> Result<Document, StoreError> {
+        currentNoting().result
+    }
+
+    /// The document as it is on disk now, and whether it changed since the last call.
+    func currentNoting() -> (result: Result<Document, StoreError>, changed: Bool) {
+        var stats = stat()
+        let key: FileKey? =
+            stat(file.path, &stats) == 0
+            ? FileKey(
+                inode: UInt64(stats.st_ino), size: Int64(stats.st_size),
+                modified: Int64(stats.st_mtim.tv_sec) * 1_000_000_000 + Int64(stats.st_mtim.tv_nsec))
+            : nil
+        return state.withLock { state in
+            if state.loaded && state.key == key { return (state.result, false) }
+            state.key = key
+            state.loaded = true
+            if key == nil {
+                state.result = .success(.empty)
+            } else {
+                do throws(StoreError) {
+                    state.result = .success(try file.read())
+                } catch {
+                    state.result = .failure(error)
+                }
+            }
+            return (state.result, true)
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import GatehouseCore
+import GatehouseStore
+import Logging
+import Synchronization
+
+/// The gateway's view of its configuration and agents. The configuration is swapped whole on a
+/// reload; agents are created for every configured agent and kept.
+final class GatewayState: Sendable {
+    /// One consistent configuration.
+    struct Snapshot: Sendable {
+        var configuration: GatehouseConfiguration
+        var providers: [String: ProviderDefinition]
+        /// `<provider>:env` profiles for keys in the environment.
+        var environmentProfiles: [AuthProfile]
+        var resolver: EnvironmentSecretResolver
+        var policy: CooldownPolicy
+    }
+
+    let home: GatehouseHome
+    let environment: [String: String]
+    let logger: Logger
+    let events = HealthEventBroadcaster()
+    private let snapshot: Mutex<Snapshot>
+    private let agents = Mutex<[String: AgentRuntime]>([:])
+    /// New agents' recorders, for the service that flushes them.
+    let newRecorders: AsyncStream<HealthRecorder>
+    private let newRecorderContinuation: AsyncStream<HealthRecorder>.Continuation
+
+    init(home: GatehouseHome, configuration: GatehouseConfiguration, environment: [String: String], logger: Logger) throws {
+        self.home = home
+        self.environment = environment
+        self.logger = logger
+        self.snapshot = Mutex(Self.makeSnapshot(configuration, home: home, environment: environment))
+        (newRecorders, newRecorderContinuation) = AsyncStream.makeStream(of: HealthRecorder.self)
+        for agent in configuration.agents { _ = try runtime(for: agent.id) }
+    }
+
+    static func makeSnapshot(_ configuration: GatehouseConfiguration, home: GatehouseHome, environment: [String: String]) -> Snapshot {
+        let providers = configuration.resolvedProviders
+        let resolver = EnvironmentSecretResolver(environment: environment, baseDirectory: home.path)
+        let environmentProfiles = providers.values.sorted { $0.id < $1.id }.compactMap { provider -> AuthProfile? in
+            guard let variable = provider.envKeys.first(where: { resolver.environmentValue($0) != nil }) else { return nil }
+            return AuthProfile.environment(provider: provider.id, variable: variable)
+        }
+        return Snapshot(
+            configuration: configuration, providers: providers, environmentProfiles: environmentProfiles, resolver: resolver,
+            policy: CooldownPolicy(configuration.auth.cooldowns))
+    }
+
+    var current: Snapshot { snapshot.withLock { $0 } }
+
+    /// Installs a new configuration (a reload).
+    func install(_ configuration: GatehouseConfiguration) throws {
+        snapshot.withLock { $0 = Self.makeSnapshot(configuration, home: home, environment: environment) }
+        for agent in configuration.agents { _ = try runtime(for: agent.id) }
+    }
+
+    /// The runtime of a configured agent; nil for an agent the configuration does not list.
+    func configuredRuntime(for id: String) throws -> AgentRuntime? {
+        guard current.configuration.agents.contains(where: { $0.id == id }) else { return nil }
+        return try runtime(for: id)
+    }
+
+    private func runtime(for id: String) throws -> AgentRuntime {
+        if let existing = agents.withLock({ $0[id] }) { return existing }
+        let created = try AgentRuntime(home: home, id: id, policy: current.policy, events: events, logger: logger)
+        try? created.recorder.load()
+        let (runtime, isNew) = agents.withLock { table -> (AgentRuntime, Bool) in
+            if let existing = table[id] { return (existing, false) }
+            table[id] = created
+            return (created, true)
+        }
+        if isNew { newRecorderContinuation.yield(runtime.recorder) }
+        return runtime
+    }
+
+    /// Every agent's runtime.
+    var allRuntimes: [AgentRuntime] { agents.withLock { Array($0.values) } }
+
+    func finishRecorders() { newRecorderContinuation.finish() }
+}

@@ -1,0 +1,57 @@
+import GatehouseCore
+import GatehouseStore
+import HTTPTypes
+import Hummingbird
+
+/// Who may use the gateway: clients presenting the operator token, as `Authorization: Bearer <token>`
+/// or `x-api-key: <token>` (what the Anthropic SDK sends).
+struct AccessControl: Sendable {
+    let token: [UInt8]
+
+    /// Reads `gateway-token`, creating it (0600, 32 random bytes) on first start. Returns whether it
+    /// was created.
+    static func load(_ home: GatehouseHome) throws -> (AccessControl, created: Bool) {
+        let path = home.gatewayTokenPath
+        if let bytes = try FileIO.read(path) {
+            let token = String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }
+            guard token.count >= 16 else {
+                throw StoreError(code: .invalidContent, path: path, message: "\(path) holds no usable token (at least 16 characters); delete it to have a new one made")
+            }
+            return (AccessControl(token: Array(token.utf8)), false)
+        }
+        var rng = SystemRandomNumberGenerator()
+        let hex = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }.map { byte in
+            let digits = Array("0123456789abcdef")
+            return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]])
+        }.joined()
+        let token = "gh_" + hex
+        try AtomicFile.write(Array((token + "\n").utf8), to: path)
+        return (AccessControl(token: Array(token.utf8)), true)
+    }
+
+    /// Passes when the request carries the token.
+    func check(_ request: Request) throws {
+        var presented: Substring?
+        if let authorization = request.headers[.authorization] {
+            let value = Substring(authorization)
+            if value.count > 7, value.prefix(7).lowercased() == "bearer " { presented = value.dropFirst(7) }
+        }
+        if presented == nil, let key = request.headers[.xAPIKey] { presented = Substring(key) }
+        guard let presented else {
+            throw WireError(
+                status: .unauthorized, kind: .authentication,
+                message: "missing credentials: send the gateway token as `Authorization: Bearer <token>` or `x-api-key: <token>` (it is in GATEHOUSE_HOME/gateway-token)")
+        }
+        guard Self.constantTimeEqual(Array(presented.utf8), token) else {
+            throw WireError(status: .unauthorized, kind: .authentication, message: "invalid gateway token")
+        }
+    }
+
+    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference = UInt8(a.count == b.count ? 0 : 1)
+        for index in 0..<max(a.count, b.count) {
+            difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
+        }
+        return difference == 0
+    }
+}

@@ -1,0 +1,118 @@
+import GatehouseCore
+import GatehouseHTTP
+import GatehouseStore
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+
+/// The gateway: an HTTP server with the OpenAI- and Anthropic-compatible routes, and the services
+/// around it (health flushes, background OAuth refreshes, configuration reloads).
+public struct Gateway: Sendable {
+    public struct Options: Sendable {
+        public var bind: String?
+        public var port: Int?
+        /// Requests larger than this are refused (413).
+        public var maxBodyBytes: Int = 32 << 20
+        public init(bind: String? = nil, port: Int? = nil) {
+            self.bind = bind
+            self.port = port
+        }
+    }
+
+    public let home: GatehouseHome
+    public let options: Options
+    public let environment: [String: String]
+    public let logger: Logger
+
+    public init(home: GatehouseHome, options: Options, environment: [String: String], logger: Logger) {
+        self.home = home
+        self.options = options
+        self.environment = environment
+        self.logger = logger
+    }
+
+    /// Runs until SIGTERM or SIGINT, then drains in-flight requests and flushes health state.
+    /// `onListening` gets the bound address once the server accepts connections.
+    public func run(onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }) async throws {
+        try home.create()
+        let configuration = try ConfigurationFile.load(home, environment: environment)
+        let (access, created) = try AccessControl.load(home)
+        if created {
+            logger.notice("created the gateway token", metadata: ["path": "\(home.gatewayTokenPath)"])
+        }
+        let state = try GatewayState(home: home, configuration: configuration, environment: environment, logger: logger)
+        var tokenConfiguration = OAuthTokenManager.Configuration()
+        tokenConfiguration.margin = configuration.auth.refreshMargin
+        let tokens = OAuthTokenManager(
+            home: home, providers: state.current.providers, endpoint: HTTPTokenEndpoint(), configuration: tokenConfiguration,
+            backgroundRefresh: true, logger: logger,
+            onLoginRequired: { key, message in
+                guard let runtime = try? state.configuredRuntime(for: key.agent) else { return }
+                let fingerprint = try? runtime.profiles.current().get().profiles[key.profile]?.fingerprint(using: StaticSecretResolver())
+                runtime.recorder.markFailure(
+                    key.profile, model: nil, classification: FailureClassification(reason: .authPermanent), credentialFingerprint: fingerprint ?? nil)
+                state.logger.error("login required", metadata: ["auth.profile": "\(key.profile)", "agent": "\(key.agent)", "reason": "\(message)"])
+            })
+        let upstream = UpstreamClient.make()
+        let engine = ProxyEngine(state: state, upstream: upstream, tokens: tokens, access: access, logger: logger, maxBodyBytes: options.maxBodyBytes)
+        let router = Router()
+        GatewayRoutes(engine: engine).add(to: router)
+        let bind = options.bind ?? configuration.gateway.bind
+        let port = options.port ?? configuration.gateway.port
+        var serverLogger = logger
+        serverLogger.logLevel = max(logger.logLevel, .notice)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname(bind, port: port), serverName: "gatehouse"),
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? port
+                onListening(bind, bound)
+            },
+            logger: serverLogger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: app), .init(service: HealthFlushSupervisor(state: state)), .init(service: OAuthRefreshService(manager: tokens)),
+                    .init(service: ConfigReloadService(state: state, tokens: tokens, home: home, environment: environment, logger: logger)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            try? await upstream.shutdown()
+            throw error
+        }
+        try await upstream.shutdown()
+    }
+}
+
+/// Reloads `gatehouse.json` on SIGHUP; an invalid file leaves the running configuration in place.
+struct ConfigReloadService: Service {
+    let state: GatewayState
+    let tokens: OAuthTokenManager
+    let home: GatehouseHome
+    let environment: [String: String]
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await withGracefulShutdownHandler {
+            for await _ in signals.cancelOnGracefulShutdown() {
+                reload()
+            }
+        } onGracefulShutdown: {}
+    }
+
+    func reload() {
+        do {
+            let configuration = try ConfigurationFile.load(home, environment: environment)
+            try state.install(configuration)
+            tokens.update(providers: state.current.providers)
+            logger.notice("reloaded the configuration", metadata: ["path": "\(home.configurationPath)"])
+        } catch {
+            logger.error("kept the running configuration: the new one is invalid", metadata: ["error": "\(error)"])
+        }
+    }
+}

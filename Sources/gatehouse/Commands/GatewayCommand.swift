@@ -1,0 +1,37 @@
+import ArgumentParser
+import GatehouseGateway
+import GatehouseStore
+import Logging
+
+/// `gatehouse gateway`.
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Run the gateway: OpenAI- and Anthropic-compatible endpoints served through the agents' credentials.",
+        discussion: """
+            Routes: POST /v1/chat/completions (OpenAI wire), POST /v1/messages (Anthropic wire), \
+            GET /v1/models, GET /healthz. Clients authenticate with the token in GATEHOUSE_HOME/gateway-token \
+            (created on first start) as `Authorization: Bearer <token>` or `x-api-key: <token>`. The model \
+            is "provider/model"; X-Gatehouse-Agent picks the agent, X-Gatehouse-Session the session. \
+            SIGTERM or SIGINT drains and stops; SIGHUP reloads gatehouse.json (an invalid file is refused \
+            and the running configuration kept). Logs go to standard error (GATEHOUSE_LOG_LEVEL: info by default).
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Address to listen on (default: gateway.bind, 127.0.0.1).")
+    var bind: String?
+
+    @Option(help: "Port (default: gateway.port, 18789; 0 picks a free one).")
+    var port: Int?
+
+    func run() async throws {
+        let context = try CommandContext(global, defaultLogLevel: .info)
+        let home = context.home
+        let gateway = Gateway(home: home, options: .init(bind: bind, port: port), environment: context.environment, logger: context.logger)
+        try await gateway.run { bind, port in
+            FileHandleStandardError.write("gatehouse gateway listening on http://\(bind):\(port) (token in \(home.gatewayTokenPath))\n")
+        }
+    }
+}
