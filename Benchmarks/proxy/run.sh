@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Proxy overhead: the same mock provider called directly and through the gateway, in one run.
+#
+#   Benchmarks/proxy/run.sh [--duration 10] [--concurrency "1 10 50"] [--stream]
+#
+# Builds gatehouse and gatehouse-mock-upstream in release mode, starts both on loopback, and
+# drives them with wrk. Prints throughput, p50/p99 latency, the latency the gateway adds, the
+# gateway's CPU time per request and its memory (RSS).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+duration=10
+concurrency="1 10 50"
+stream=false
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) duration=$2; shift 2 ;;
+    --concurrency) concurrency=$2; shift 2 ;;
+    --stream) stream=true; shift ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 2; }
+
+swift build -c release --product gatehouse >/dev/null
+swift build -c release --product gatehouse-mock-upstream >/dev/null
+bin=.build/release
+
+work=$(mktemp -d /tmp/gatehouse-proxy-bench.XXXXXX)
+cleanup() { kill "${mock_pid:-}" "${gateway_pid:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+"$bin/gatehouse-mock-upstream" --port 0 >"$work/mock.out" 2>&1 &
+mock_pid=$!
+for _ in $(seq 100); do grep -q listening "$work/mock.out" && break; sleep 0.05; done
+mock_url=$(sed -n 's/^listening on //p' "$work/mock.out")
+
+export GATEHOUSE_HOME="$work/home"
+mkdir -p "$GATEHOUSE_HOME"
+cat >"$GATEHOUSE_HOME/gatehouse.json" <<JSON
+{"providers": {"openai": {"baseUrl": "$mock_url/v1"}}}
+JSON
+printf 'sk-bench-key' | "$bin/gatehouse" auth add openai --api-key-stdin >/dev/null
+GATEHOUSE_LOG_LEVEL=${GATEHOUSE_LOG_LEVEL:-info} "$bin/gatehouse" gateway --port 0 >"$work/gateway.out" 2>"$work/gateway.log" &
+gateway_pid=$!
+for _ in $(seq 100); do grep -q "listening on" "$work/gateway.log" && break; sleep 0.05; done
+gateway_url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/gateway.log")
+token=$(cat "$GATEHOUSE_HOME/gateway-token")
+
+body_direct='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16,"stream":'$stream'}'
+body_gateway='{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16,"stream":'$stream'}'
+
+ticks=$(getconf CLK_TCK)
+cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+rss_of() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+
+run_wrk() { # url body token connections -> RESULT line
+  local threads=$(( $4 < 2 ? 1 : 2 ))
+  BENCH_BODY=$2 BENCH_TOKEN=$3 wrk -t"$threads" -c"$4" -d"${duration}s" --timeout 10s -s Benchmarks/proxy/post.lua "$1" | grep '^RESULT'
+}
+
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+echo "gatehouse proxy benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "command: Benchmarks/proxy/run.sh --duration $duration --concurrency \"$concurrency\"$([ "$stream" = true ] && echo ' --stream')"
+echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo); mock, gateway and wrk share them"
+echo "request: POST /v1/chat/completions, small body, $([ "$stream" = true ] && echo 'streamed answer (7 events)' || echo 'plain JSON answer'); gateway log level ${GATEHOUSE_LOG_LEVEL:-info}"
+echo
+# Warm up both paths (connection pools, caches).
+BENCH_BODY=$body_direct wrk -t1 -c4 -d2s -s Benchmarks/proxy/post.lua "$mock_url/v1/chat/completions" >/dev/null
+BENCH_BODY=$body_gateway BENCH_TOKEN=$token wrk -t1 -c4 -d2s -s Benchmarks/proxy/post.lua "$gateway_url/v1/chat/completions" >/dev/null
+
+printf '%-5s %-8s %10s %9s %9s %9s %12s %12s %9s\n' conc path "req/s" "p50 us" "p99 us" "errors" "added p50" "added p99" "cpu us/req"
+for c in $concurrency; do
+  direct=$(run_wrk "$mock_url/v1/chat/completions" "$body_direct" "" "$c")
+  cpu0=$(cpu_of $gateway_pid)
+  via=$(run_wrk "$gateway_url/v1/chat/completions" "$body_gateway" "$token" "$c")
+  cpu1=$(cpu_of $gateway_pid)
+  rss=$(rss_of $gateway_pid)
+  for kind in direct gateway; do
+    line=$([ $kind = direct ] && echo "$direct" || echo "$via")
+    req=$(field "$line" requests); dur=$(field "$line" duration_us)
+    rps=$(awk -v r="$req" -v d="$dur" 'BEGIN {printf "%.0f", r / (d / 1e6)}')
+    errs=$(( $(field "$line" errors) + $(field "$line" non2xx) ))
+    if [ $kind = gateway ]; then
+      added50=$(( $(field "$via" p50_us) - $(field "$direct" p50_us) ))
+      added99=$(( $(field "$via" p99_us) - $(field "$direct" p99_us) ))
+      cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v t="$ticks" -v r="$req" 'BEGIN {printf "%.0f", (b - a) / t * 1e6 / r}')
+      printf '%-5s %-8s %10s %9s %9s %9s %12s %12s %9s\n' "$c" gateway "$rps" "$(field "$line" p50_us)" "$(field "$line" p99_us)" "$errs" "$added50" "$added99" "$cpu"
+    else
+      printf '%-5s %-8s %10s %9s %9s %9s %12s %12s %9s\n' "$c" direct "$rps" "$(field "$line" p50_us)" "$(field "$line" p99_us)" "$errs" "" "" ""
+    fi
+  done
+done
+echo
+echo "gateway RSS after the runs: $(( $(rss_of $gateway_pid) / 1024 )) MiB (peak $(( $(awk '/VmHWM/ {print $2}' /proc/$gateway_pid/status) / 1024 )) MiB)"
+echo "gateway log lines: $(wc -l < "$work/gateway.log")"
