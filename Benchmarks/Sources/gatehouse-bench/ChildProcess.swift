@@ -113,6 +113,31 @@ final class ChildProcess {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         reaped = true
+        return Self.exitCode(status)
+    }
+
+    /// Asks the child to stop (`SIGTERM`), gives it `grace` to exit, then kills it (`SIGKILL`).
+    /// Returns its exit code as `wait()` does (143 when `SIGTERM` ended it, 137 when it was killed).
+    func stop(grace: Duration = .seconds(5)) -> Int32 {
+        kill(pid, SIGTERM)
+        let deadline = MonotonicTime.now() + UInt64(grace.components.seconds) * 1_000_000_000
+            + UInt64(grace.components.attoseconds / 1_000_000_000)
+        var status: Int32 = 0
+        while MonotonicTime.now() < deadline {
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid {
+                reaped = true
+                return Self.exitCode(status)
+            }
+            if result < 0 && errno != EINTR { break }
+            usleep(10_000)
+        }
+        kill(pid, SIGKILL)
+        return wait()
+    }
+
+    /// The exit code in a `waitpid` status, or 128 + the signal that ended the process.
+    private static func exitCode(_ status: Int32) -> Int32 {
         let signal = status & 0x7f
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }

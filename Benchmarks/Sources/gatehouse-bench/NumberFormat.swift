@@ -20,6 +20,16 @@ enum NumberFormat {
         fixed(Double(nanoseconds) / 1_000_000, decimals: 3)
     }
 
+    /// Nanoseconds as microseconds with three decimals (nanosecond resolution).
+    static func microseconds(_ nanoseconds: Double) -> String {
+        fixed(nanoseconds / 1000, decimals: 3)
+    }
+
+    /// Nanoseconds as a JSON number of microseconds, rounded to the nanosecond.
+    static func microsecondsValue(_ nanoseconds: Double) -> Double {
+        nanoseconds.rounded() / 1000
+    }
+
     /// Nanoseconds as a JSON number of milliseconds, rounded to the microsecond.
     static func millisecondsValue(_ nanoseconds: UInt64) -> Double {
         (Double(nanoseconds) / 1000).rounded() / 1000

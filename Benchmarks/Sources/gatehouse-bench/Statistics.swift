@@ -1,4 +1,4 @@
-/// A summary of a sample of durations in nanoseconds: median, 99th percentile and maximum.
+/// A summary of a sample of durations in nanoseconds: median, 99th percentile, maximum and mean.
 ///
 /// Percentiles use the nearest-rank method: sort the sample ascending; the p-th percentile is the
 /// value at 1-based rank `ceil(p / 100 × n)`, clamped to `1...n`. It always returns a value that was
@@ -13,6 +13,8 @@ struct LatencySummary: Sendable {
     let p99: UInt64
     /// The largest sample.
     let max: UInt64
+    /// The arithmetic mean (0 for an empty sample).
+    let mean: Double
 
     /// Summarizes `samples` (in any order); an empty sample summarizes as zeros.
     init(_ samples: [UInt64]) {
@@ -21,6 +23,7 @@ struct LatencySummary: Sendable {
         p50 = Self.percentile(50, ofSorted: sorted)
         p99 = Self.percentile(99, ofSorted: sorted)
         max = sorted.last ?? 0
+        mean = sorted.isEmpty ? 0 : sorted.reduce(0.0) { $0 + Double($1) } / Double(sorted.count)
     }
 
     /// The `p`-th percentile (0 < p ≤ 100) of an ascending sample by the nearest-rank method; 0 when

@@ -45,18 +45,7 @@ struct StoreWorker {
     /// Says `ready` and blocks until the parent's `go` (or end of input). Called on the main thread
     /// before any task runs, so the blocking read holds no cooperative thread.
     func waitForStartSignal() throws {
-        try Self.writeLine("ready")
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while true {
-            let n = read(0, &byte, 1)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 || byte == 0x0A { break }
-            line.append(byte)
-        }
-        guard String(decoding: line, as: UTF8.self) == "go" else {
-            throw BenchError("store-worker: expected 'go' on standard input")
-        }
+        try WorkerPipe.sayReadyAndWaitForGo(command: Self.command)
     }
 
     /// Runs the updates and prints the report line.
@@ -97,15 +86,6 @@ struct StoreWorker {
 
     /// Writes a line to standard output unbuffered (stdio would hold it back on a pipe).
     private static func writeLine(_ text: String) throws {
-        let bytes = Array((text + "\n").utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(1, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw BenchError("store-worker: cannot write to standard output")
-            }
-            offset += n
-        }
+        try WorkerPipe.writeLine(text, command: command)
     }
 }

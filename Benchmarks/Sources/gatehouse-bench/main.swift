@@ -1,10 +1,14 @@
 // gatehouse-bench: benchmarks of Gatehouse, run apart from its main build.
 //
 //     swift run -c release --package-path Benchmarks gatehouse-bench store [--processes 4] [--ops 500] [--json]
+//     swift run -c release --package-path Benchmarks gatehouse-bench health [--profiles 20] [--iterations 100000] [--json]
+//     swift run -c release --package-path Benchmarks gatehouse-bench refresh [--processes 8] [--tasks 25] [--rounds 1] [--json]
 //
-// `store-worker` is the hidden subcommand `store` starts its contending child processes with.
+// `store-worker` and `refresh-worker` are the hidden subcommands `store` and `refresh` start their
+// child processes with.
 import GatehouseCore
 import Glibc
+import Logging
 
 /// Prints `message` to standard error and exits with `status`.
 func fail(_ message: String, status: Int32 = 1) -> Never {
@@ -15,27 +19,60 @@ func fail(_ message: String, status: Int32 = 1) -> Never {
 
 // Like the gateway: files created here are for their owner only.
 umask(0o077)
+// The libraries' logs (the token manager's, the health recorder's) go to standard error, warnings and
+// worse only: standard output holds the report, and a worker's standard output is its report pipe.
+LoggingSystem.bootstrap { label in
+    var handler = StreamLogHandler.standardError(label: label)
+    handler.logLevel = .warning
+    return handler
+}
 
 let arguments = Array(CommandLine.arguments.dropFirst())
+let commandLine = CommandLine.arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
 let usage = """
     usage: gatehouse-bench store [--processes 4] [--ops 500] [--tasks 8] [--json]
+           gatehouse-bench health [--profiles 20] [--iterations 100000] [--json]
+           gatehouse-bench refresh [--processes 8] [--tasks 25] [--rounds 1] [--cached-calls 10000] [--mock PATH] [--json]
 
     store   lock and store throughput: sequential, concurrent tasks, and contending processes
-            (default backoff and 5 ms initial backoff), with lost-update check. See Benchmarks/README.md.
+            (default backoff and 5 ms initial backoff), with lost-update check.
+    health  hot-path costs of profile health: CandidatePlanner.plan over a realistic mix of profiles,
+            HealthRecorder.markUsed/markGood/markFailure (no disk on the request path), flush().
+    refresh the OAuth refresh stampede against gatehouse-mock-upstream: P processes x T tasks need a
+            token whose access token has expired; exactly one refresh per round, no invalid_grant.
+    See Benchmarks/README.md.
     """
+
+/// Prints a report as text or JSON.
+func printReport(text: String, json: JSONValue, asJSON: Bool) {
+    print(asJSON ? json.serializedString(pretty: true) : text, terminator: asJSON ? "" : "\n")
+}
 
 do {
     switch arguments.first {
     case "store":
         let options = try StoreBenchmark.Options(arguments: Array(arguments.dropFirst()))
-        let commandLine = CommandLine.arguments.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ")
         let report = try await StoreBenchmark(options: options, commandLine: commandLine).run()
-        print(options.json ? report.json.serializedString(pretty: true) : report.text, terminator: options.json ? "" : "\n")
+        printReport(text: report.text, json: report.json, asJSON: options.json)
         if report.lostUpdates != 0 { exit(2) }
     case StoreWorker.command:
         let worker = try StoreWorker(arguments: Array(arguments.dropFirst()))
         try worker.waitForStartSignal()
         try await worker.run()
+    case "health":
+        let options = try HealthBenchmark.Options(arguments: Array(arguments.dropFirst()))
+        let report = try await HealthBenchmark(options: options, commandLine: commandLine).run()
+        printReport(text: report.text, json: report.json, asJSON: options.json)
+        if !report.passed { exit(2) }
+    case "refresh":
+        let options = try RefreshBenchmark.Options(arguments: Array(arguments.dropFirst()))
+        let report = try await RefreshBenchmark(options: options, commandLine: commandLine).run()
+        printReport(text: report.text, json: report.json, asJSON: options.json)
+        if !report.passed { exit(2) }
+    case RefreshWorker.command:
+        let worker = try RefreshWorker(arguments: Array(arguments.dropFirst()))
+        let goAt = try worker.waitForStartSignal()
+        try await worker.run(goAt: goAt)
     case "-h", "--help", "help":
         print(usage)
     default:
