@@ -14,8 +14,10 @@ public enum CandidatePlanner {
         var ineligible: [CandidatePlan.Entry] = []
         for profile in ofProvider {
             let state = profile.credentialState(now: now, using: resolver)
-            let fingerprint = profile.fingerprint(using: resolver)
             let stats = input.stats[profile.id] ?? UsageStats()
+            // Only an auth disable depends on the credential's fingerprint: hash only then.
+            let needsFingerprint = stats.disabledFingerprint != nil && (stats.disabledUntil ?? .min) > now
+            let fingerprint = needsFingerprint ? profile.fingerprint(using: resolver) : nil
             var entry = CandidatePlan.Entry(
                 profile: profile, credentialState: state, isEligible: profile.isEligible(now: now, using: resolver),
                 window: stats.activeWindow(model: input.model, now: now, credentialFingerprint: fingerprint),

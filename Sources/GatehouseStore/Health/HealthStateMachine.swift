@@ -24,6 +24,7 @@ struct HealthStateMachine {
 
         /// Queues a success; consecutive successes of a profile collapse into the latest.
         mutating func recordSuccess(_ id: ProfileID, model: String?, at: Int64) {
+            trailingAbsorbed[id] = nil
             if let index = trailingSuccess[id] {
                 operations[index] = .success(id, model: model, at: at)
             } else {
@@ -32,9 +33,27 @@ struct HealthStateMachine {
             }
         }
 
+        /// Where each profile's latest failure that fell inside a window stands, while nothing of
+        /// the profile follows it.
+        private var trailingAbsorbed: [ProfileID: Int] = [:]
+
         mutating func recordFailure(_ operation: Operation, of id: ProfileID) {
             trailingSuccess[id] = nil
+            trailingAbsorbed[id] = nil
             operations.append(operation)
+        }
+
+        /// Queues a failure that fell inside an active window. It changes only `lastFailureAt`, so
+        /// consecutive ones of a profile collapse into the latest (a burst of parallel failures
+        /// stays one entry).
+        mutating func recordAbsorbedFailure(_ operation: Operation, of id: ProfileID) {
+            trailingSuccess[id] = nil
+            if let index = trailingAbsorbed[id] {
+                operations[index] = operation
+            } else {
+                trailingAbsorbed[id] = operations.count
+                operations.append(operation)
+            }
         }
     }
 
@@ -94,7 +113,12 @@ struct HealthStateMachine {
         case .insideWindow:
             break
         }
-        pending.recordFailure(.failure(id, reason: reason, model: model, retryAt: retryAt, fingerprint: fingerprint, at: now), of: id)
+        let operation = Operation.failure(id, reason: reason, model: model, retryAt: retryAt, fingerprint: fingerprint, at: now)
+        if case .insideWindow = effect {
+            pending.recordAbsorbedFailure(operation, of: id)
+        } else {
+            pending.recordFailure(operation, of: id)
+        }
         return (effect, schedule(clock + failureDelay))
     }
 

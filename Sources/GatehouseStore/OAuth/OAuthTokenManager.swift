@@ -23,7 +23,7 @@ public final class OAuthTokenManager: Sendable {
         public var refreshTimeout: Duration = .seconds(30)
         public var refreshLock: FileLockOptions = .refresh
         /// How often the store is read while waiting for another process's refresh.
-        public var adoptPollInterval: Duration = .milliseconds(200)
+        public var adoptPollInterval: Duration = .milliseconds(50)
         public init() {}
     }
 
@@ -47,6 +47,8 @@ public final class OAuthTokenManager: Sendable {
     let backgroundRequests: AsyncStream<Key>?
     private let onLoginRequired: @Sendable (Key, String) async -> Void
     private let now: @Sendable () -> Int64
+    /// Each agent's credentials, re-read only when the file changes.
+    private let documents = Mutex<[String: CachedDocument<AuthProfilesDocument>]>([:])
 
     /// - Parameters:
     ///   - backgroundRefresh: queue refreshes of tokens inside the margin for `OAuthRefreshService`
@@ -103,20 +105,21 @@ public final class OAuthTokenManager: Sendable {
                 return credential.access!
             }
             do {
-                return try await refreshed(key, rejected: nil).access!
+                return try await refreshed(key, observed: credential, rejected: nil).access!
             } catch let error as OAuthError where error.code != .loginRequired {
                 // A transient failure: the old token still works for now.
                 logger.warning("refresh failed; the current token is still valid", metadata: ["auth.profile": "\(profile)", "error": "\(error)"])
                 return credential.access!
             }
         }
-        return try await refreshed(key, rejected: nil).access!
+        return try await refreshed(key, observed: credential, rejected: nil).access!
     }
 
     /// A token after the upstream rejected `rejectedAccessToken` (a 401): if the store already holds
     /// another valid token it is adopted, else one refresh is forced.
     public func accessTokenAfterRejection(agent: String, profile: ProfileID, rejectedAccessToken: String) async throws -> String {
-        try await refreshed(Key(agent: agent, profile: profile), rejected: rejectedAccessToken).access!
+        let key = Key(agent: agent, profile: profile)
+        return try await refreshed(key, observed: try read(key), rejected: rejectedAccessToken).access!
     }
 
     /// Runs the queued background refreshes until cancelled (see `OAuthRefreshService`).
@@ -126,7 +129,7 @@ public final class OAuthTokenManager: Sendable {
             do {
                 let credential = try read(key)
                 guard !isUsable(credential, at: now()) else { continue }
-                _ = try await refreshed(key, rejected: nil)
+                _ = try await refreshed(key, observed: credential, rejected: nil)
             } catch {
                 logger.warning("background refresh failed", metadata: ["auth.profile": "\(key.profile)", "agent": "\(key.agent)", "error": "\(error)"])
             }
@@ -138,7 +141,10 @@ public final class OAuthTokenManager: Sendable {
 
     // MARK: Single flight
 
-    private func refreshed(_ key: Key, rejected: String?) async throws -> OAuthCredential {
+    /// - Parameter observed: the credential the caller found not good enough; only a different one
+    ///   counts as fresher (reading it again here could already see another process's new token, and
+    ///   then refresh a token that was just refreshed).
+    private func refreshed(_ key: Key, observed: OAuthCredential, rejected: String?) async throws -> OAuthCredential {
         // Either lead the refresh of this profile, or wait for the one that is running.
         let joined = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<OAuthCredential?, any Error>) in
             let lead = flights.withLock { table -> Bool in
@@ -154,7 +160,7 @@ public final class OAuthTokenManager: Sendable {
         if let joined { return joined }
         let result: Result<OAuthCredential, any Error>
         do {
-            result = .success(try await performRefresh(key, rejected: rejected))
+            result = .success(try await performRefresh(key, entered: observed, rejected: rejected))
         } catch {
             result = .failure(error)
         }
@@ -187,11 +193,10 @@ public final class OAuthTokenManager: Sendable {
         var isWaiting: Bool { state.withLock { $0 == .waiting } }
     }
 
-    private func performRefresh(_ key: Key, rejected: String?) async throws -> OAuthCredential {
-        let entered = try read(key)
+    private func performRefresh(_ key: Key, entered: OAuthCredential, rejected: String?) async throws -> OAuthCredential {
         // Someone may have refreshed since the caller looked.
-        if isFresher(entered, than: entered, rejected: rejected, requireUsable: rejected == nil, at: now()), rejected != nil {
-            return entered
+        if let current = try? read(key), isFresher(current, than: entered, rejected: rejected, requireUsable: rejected == nil, at: now()) {
+            return current
         }
         let gate = LockGate()
         let lockPath = refreshLockPath(for: key.profile)
@@ -309,8 +314,13 @@ public final class OAuthTokenManager: Sendable {
 
     /// The profile's OAuth credential as stored (read without a lock).
     func read(_ key: Key) throws -> OAuthCredential {
-        let store = try AgentStore(home: home, agentID: key.agent)
-        guard let profile = try store.profiles.read().profiles[key.profile] else {
+        let cached = try documents.withLock { table -> CachedDocument<AuthProfilesDocument> in
+            if let existing = table[key.agent] { return existing }
+            let created = CachedDocument(file: try AgentStore(home: home, agentID: key.agent).profiles)
+            table[key.agent] = created
+            return created
+        }
+        guard let profile = try cached.current().get().profiles[key.profile] else {
             throw OAuthError(code: .notFound, profile: key.profile.description, message: "no profile \(key.profile) for agent '\(key.agent)'; see `gatehouse auth list`")
         }
         guard case .oauth(let credential) = profile.credential else {

@@ -1,11 +1,10 @@
-import GatehouseStore
 import Glibc
 import Synchronization
 
 /// A store document kept in memory and re-read only when the file changed (its inode, size or
 /// modification time differ), so a request costs one `stat` instead of a read and a parse, and an
 /// edit by another process is seen on the next request.
-final class CachedDocument<Document: StoreDocument>: Sendable {
+public final class CachedDocument<Document: StoreDocument>: Sendable {
     private struct FileKey: Equatable {
         var inode: UInt64
         var size: Int64
@@ -18,20 +17,20 @@ final class CachedDocument<Document: StoreDocument>: Sendable {
         var result: Result<Document, StoreError> = .success(.empty)
     }
 
-    let file: DocumentFile<Document>
+    public let file: DocumentFile<Document>
     private let state = Mutex(State())
 
-    init(file: DocumentFile<Document>) {
+    public init(file: DocumentFile<Document>) {
         self.file = file
     }
 
     /// The document as it is on disk now.
-    func current() -> Result<Document, StoreError> {
+    public func current() -> Result<Document, StoreError> {
         currentNoting().result
     }
 
     /// The document as it is on disk now, and whether it changed since the last call.
-    func currentNoting() -> (result: Result<Document, StoreError>, changed: Bool) {
+    public func currentNoting() -> (result: Result<Document, StoreError>, changed: Bool) {
         var stats = stat()
         let key: FileKey? =
             stat(file.path, &stats) == 0
