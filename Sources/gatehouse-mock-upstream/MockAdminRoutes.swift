@@ -12,9 +12,42 @@ struct MockAdminRoutes: Sendable {
             let counters = state.state.withLock { $0.counters }
             return Response.json(.object(counters.mapValues { .int(Int64($0)) }))
         }
+        // Clears everything: tokens, counters, settings, key behaviours, the last request.
         router.post("/admin/reset") { _, _ in
             state.state.withLock { $0 = MockState.State() }
             return Response.json(["ok": true])
+        }
+        // {"key": "K", "reject"?, "status"?, "retryAfter"?, "body"?, "delayMs"?, "eventDelayMs"?,
+        // "cutAfterEvents"?, "times"?}: what the model routes do for requests with that credential
+        // (replaces what was set for it before).
+        router.post("/admin/keys") { request, _ in
+            let bytes = try await request.bodyBytes()
+            guard let body = try? JSONValue.parse(bytes) else {
+                return Response.json(["error": "the body must be a JSON object"], status: .badRequest)
+            }
+            let parsed: (key: String, behaviour: KeyBehaviour)
+            do {
+                parsed = try KeyBehaviour.parse(body)
+            } catch {
+                return Response.json(["error": .string("\(error)")], status: .badRequest)
+            }
+            state.state.withLock { $0.keyBehaviours[parsed.key] = parsed.behaviour }
+            return Response.json(["ok": true])
+        }
+        // No body: clears every key's behaviour; {"key": "K"}: only that key's.
+        router.delete("/admin/keys") { request, _ in
+            let key = try await request.jsonObject()["key"]?.stringValue
+            state.state.withLock { state in
+                if let key { state.keyBehaviours[key] = nil } else { state.keyBehaviours = [:] }
+            }
+            return Response.json(["ok": true])
+        }
+        // The last request to /v1/chat/completions or /v1/messages (404 before the first).
+        router.get("/admin/last-request") { _, _ in
+            guard let record = state.state.withLock({ $0.lastModelRequest }) else {
+                return Response.json(["error": "no model request yet"], status: .notFound)
+            }
+            return Response.json(record.json)
         }
         // {"email": "..."}: a logged-in account; answers with its tokens (as a login would store them).
         router.post("/admin/oauth/account") { request, _ in

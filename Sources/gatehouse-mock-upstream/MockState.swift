@@ -1,8 +1,8 @@
 import GatehouseCore
 import Synchronization
 
-/// Everything the mock provider remembers: issued tokens, pending authorizations, counters and the
-/// behaviour tests asked for.
+/// Everything the mock provider remembers: issued tokens, pending authorizations, counters, the last
+/// model request and the behaviour tests asked for.
 final class MockState: Sendable {
     struct Settings: Sendable {
         /// Lifetime of issued access tokens.
@@ -46,6 +46,12 @@ final class MockState: Sendable {
         var codes: [String: AuthorizationCode] = [:]
         var devices: [String: DeviceGrant] = [:]
         var serial = 0
+        /// What the model routes do for a credential (`POST /admin/keys`).
+        var keyBehaviours: [String: KeyBehaviour] = [:]
+        /// The last request to a model route (`GET /admin/last-request`).
+        var lastModelRequest: ModelRequestRecord?
+        /// Numbers the model answers' ids.
+        var replySerial = 0
     }
 
     let state = Mutex(State())

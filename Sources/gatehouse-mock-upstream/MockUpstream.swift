@@ -6,16 +6,19 @@ import Glibc
 import Logging
 
 /// A fake model provider for Gatehouse's tests and benchmarks: an OAuth token endpoint with
-/// single-use refresh tokens, authorization (PKCE) and device flows, and counters, all on loopback.
+/// single-use refresh tokens, authorization (PKCE) and device flows, OpenAI and Anthropic model
+/// endpoints (plain and streamed) with faults per credential, and counters, all on loopback.
 @main
 struct MockUpstream: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gatehouse-mock-upstream",
         abstract: "A fake AI provider that speaks the OAuth, OpenAI and Anthropic wire formats, for tests and benchmarks.",
         discussion: """
-            Prints `listening on http://127.0.0.1:PORT` once it accepts connections. Behaviour is set \
-            over HTTP: POST /admin/config, POST /admin/oauth/account, POST /admin/device/decide; \
-            GET /admin/counters reads the counters.
+            Prints `listening on http://127.0.0.1:PORT` once it accepts connections. Serves \
+            POST /v1/chat/completions and POST /v1/messages. Behaviour is set over HTTP: \
+            POST /admin/config, POST /admin/oauth/account, POST /admin/device/decide, \
+            POST|DELETE /admin/keys, POST /admin/reset; GET /admin/counters and \
+            GET /admin/last-request read what happened.
             """
     )
 
@@ -31,6 +34,9 @@ struct MockUpstream: AsyncParsableCommand {
     @Option(help: "Delay before the token endpoint answers, in milliseconds.")
     var tokenLatency: Int64 = 0
 
+    @Option(help: "How many content pieces a streamed model answer has.")
+    var streamChunks = 5
+
     func run() async throws {
         let state = MockState()
         state.state.withLock {
@@ -39,6 +45,7 @@ struct MockUpstream: AsyncParsableCommand {
         }
         let router = Router()
         MockOAuthRoutes(state: state).add(to: router)
+        MockModelRoutes(state: state, replies: CannedReplies(streamChunks: streamChunks)).add(to: router)
         MockAdminRoutes(state: state).add(to: router)
         var logger = Logger(label: "gatehouse-mock-upstream")
         logger.logLevel = .warning

@@ -382,8 +382,11 @@ import Testing
         #expect(acme == ProviderDefinition(id: "acme", api: .openAIChat, baseURL: "http://127.0.0.1:9100/v1",
                                            auth: .bearer, envKeys: ["ACME_API_KEY"],
                                            oauth: OAuthDefinition(tokenURL: "http://127.0.0.1:9100/oauth/token",
-                                                                  clientID: "gatehouse-test", encoding: .form)))
+                                                                  clientID: "gatehouse-test", encoding: .form),
+                                           models: [ModelDefinition(id: "acme-large", name: "Acme Large", contextWindow: 128_000)]))
         #expect(acme.isLocal)
+        // An override that gives no models keeps the built-in catalog.
+        #expect(anthropic.models == builtin.models)
 
         for (id, definition) in BuiltinProviders.all where id != "anthropic" {
             #expect(resolved[id] == definition, "\(id) changed")
@@ -400,8 +403,9 @@ import Testing
             }}
             """#)
         let resolved = config.resolvedProviders
+        let openAIModels = try #require(BuiltinProviders.all["openai"]).models
         #expect(resolved["openai"] == ProviderDefinition(id: "openai", api: .openAIChat, baseURL: "https://api.openai.com/v1",
-                                                         auth: .xAPIKey, envKeys: ["OPENAI_API_KEY"]))
+                                                         auth: .xAPIKey, envKeys: ["OPENAI_API_KEY"], models: openAIModels))
         #expect(resolved["gemini"]?.envKeys == [])
         #expect(resolved["gemini"]?.baseURL == BuiltinProviders.all["gemini"]?.baseURL)
         #expect(resolved["groq"]?.api == .anthropicMessages)
@@ -410,6 +414,53 @@ import Testing
         // A new provider that gives only a base URL speaks OpenAI chat with a bearer token.
         #expect(resolved["minimal"] == ProviderDefinition(id: "minimal", api: .openAIChat, baseURL: "https://minimal.example",
                                                           auth: .bearer, envKeys: []))
+    }
+
+    @Test func configuredModelsAreAddedToABuiltinCatalogOrReplaceTheEntryWithTheirID() throws {
+        let builtin = try #require(BuiltinProviders.all["openai"]).models
+        let replaced = try #require(builtin.firstIndex { $0.id == "gpt-4o" })
+        let config = try Self.load(#"""
+            {"providers": {
+              "openai": { "models": [
+                { "id": "ft:gpt-4.1-mini:acme::abc123", "name": "Acme tuned", "contextWindow": 1047576 },
+                { "id": "gpt-4o", "name": "GPT-4o (pinned)" },
+                { "id": "gpt-4.1-preview" }
+              ] }
+            }}
+            """#)
+        let openAI = try #require(config.resolvedProviders["openai"])
+
+        var expected = builtin
+        // A known id is replaced in place, with only what the configuration gives.
+        expected[replaced] = ModelDefinition(id: "gpt-4o", name: "GPT-4o (pinned)", contextWindow: nil)
+        // New ids follow the built-in ones, in the order given; a model without a name is named by its id.
+        expected.append(ModelDefinition(id: "ft:gpt-4.1-mini:acme::abc123", name: "Acme tuned", contextWindow: 1_047_576))
+        expected.append(ModelDefinition(id: "gpt-4.1-preview", name: "gpt-4.1-preview"))
+        #expect(openAI.models == expected)
+        #expect(openAI.models.count == builtin.count + 2)
+        #expect(Set(openAI.models.map(\.id)).count == openAI.models.count)
+
+        // Only the provider that lists models changes, and the rest of it stays as built.
+        var unchanged = openAI
+        unchanged.models = builtin
+        #expect(unchanged == BuiltinProviders.all["openai"])
+        for (id, definition) in BuiltinProviders.all where id != "openai" {
+            #expect(config.resolvedProviders[id] == definition, "\(id) changed")
+        }
+    }
+
+    @Test func aModelIDWithSlashesIsAddedToItsProvider() throws {
+        let config = try Self.load(#"""
+            {"providers": { "openrouter": { "models": [
+              { "id": "anthropic/claude-sonnet-4.5", "contextWindow": 200000 },
+              { "id": "acme/widget-1:free", "name": "Acme Widget (free)" }
+            ] } }}
+            """#)
+        let builtin = try #require(BuiltinProviders.all["openrouter"]).models
+        let models = try #require(config.resolvedProviders["openrouter"]).models
+        #expect(models.count == builtin.count + 1)
+        #expect(models.first { $0.id == "anthropic/claude-sonnet-4.5" } == ModelDefinition(id: "anthropic/claude-sonnet-4.5", contextWindow: 200_000))
+        #expect(models.last == ModelDefinition(id: "acme/widget-1:free", name: "Acme Widget (free)"))
     }
 
     @Test func builtinProvidersAreConsistent() {

@@ -115,6 +115,17 @@ public struct GatehouseConfiguration: Sendable, Hashable {
             if let url = entry.baseURL { definition.baseURL = url }
             if let auth = entry.auth { definition.auth = auth }
             if let keys = entry.envKeys { definition.envKeys = keys }
+            if let models = entry.models {
+                // Configured models add to the provider's list; one with a known id replaces it.
+                for model in models {
+                    let added = ModelDefinition(id: model.id, name: model.name, contextWindow: model.contextWindow)
+                    if let index = definition.models.firstIndex(where: { $0.id == model.id }) {
+                        definition.models[index] = added
+                    } else {
+                        definition.models.append(added)
+                    }
+                }
+            }
             if let oauth = entry.oauth {
                 var merged = definition.oauth ?? OAuthDefinition(tokenURL: "", clientID: "", header: definition.auth)
                 if let v = oauth.tokenURL { merged.tokenURL = v }

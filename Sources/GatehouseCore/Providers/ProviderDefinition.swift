@@ -24,14 +24,20 @@ public struct ProviderDefinition: Sendable, Hashable, Identifiable {
     public var envKeys: [String]
     /// How the provider's OAuth logins work, when it has them.
     public var oauth: OAuthDefinition?
+    /// The models it serves, by their provider-side id.
+    public var models: [ModelDefinition]
 
-    public init(id: String, api: WireAPI, baseURL: String, auth: AuthHeaderStyle, envKeys: [String], oauth: OAuthDefinition? = nil) {
+    public init(
+        id: String, api: WireAPI, baseURL: String, auth: AuthHeaderStyle, envKeys: [String], oauth: OAuthDefinition? = nil,
+        models: [ModelDefinition] = []
+    ) {
         self.id = id
         self.api = api
         self.baseURL = baseURL
         self.auth = auth
         self.envKeys = envKeys
         self.oauth = oauth
+        self.models = models
     }
 
     /// Whether the provider runs on this machine (its base URL's host is a loopback address or
@@ -59,37 +65,16 @@ public struct ProviderDefinition: Sendable, Hashable, Identifiable {
     }
 }
 
-/// The providers Gatehouse knows without any configuration.
-public enum BuiltinProviders {
-    /// Every built-in provider, by id.
-    public static let all: [String: ProviderDefinition] = {
-        let list: [ProviderDefinition] = [
-            .init(
-                id: "anthropic", api: .anthropicMessages, baseURL: "https://api.anthropic.com", auth: .xAPIKey, envKeys: ["ANTHROPIC_API_KEY"],
-                oauth: OAuthDefinition(
-                    tokenURL: "https://console.anthropic.com/v1/oauth/token", clientID: "9d1c250a-e61b-44d9-88ed-5944d1962f5e",
-                    encoding: .json, scopes: ["org:create_api_key", "user:profile", "user:inference"],
-                    authorizeURL: "https://claude.ai/oauth/authorize", header: .bearer,
-                    extraHeaders: ["anthropic-beta": "oauth-2025-04-20"])),
-            .init(
-                id: "openai-codex", api: .openAIChat, baseURL: "https://chatgpt.com/backend-api/codex", auth: .bearer, envKeys: [],
-                oauth: OAuthDefinition(
-                    tokenURL: "https://auth.openai.com/oauth/token", clientID: "app_EMoamEEZ73f0CkXaXp7hrann", encoding: .json,
-                    scopes: ["openid", "profile", "email", "offline_access"], authorizeURL: "https://auth.openai.com/oauth/authorize")),
-            .init(id: "openai", api: .openAIChat, baseURL: "https://api.openai.com/v1", auth: .bearer, envKeys: ["OPENAI_API_KEY"]),
-            .init(id: "xai", api: .openAIChat, baseURL: "https://api.x.ai/v1", auth: .bearer, envKeys: ["XAI_API_KEY"]),
-            .init(id: "openrouter", api: .openAIChat, baseURL: "https://openrouter.ai/api/v1", auth: .bearer, envKeys: ["OPENROUTER_API_KEY"]),
-            .init(id: "groq", api: .openAIChat, baseURL: "https://api.groq.com/openai/v1", auth: .bearer, envKeys: ["GROQ_API_KEY"]),
-            .init(id: "mistral", api: .openAIChat, baseURL: "https://api.mistral.ai/v1", auth: .bearer, envKeys: ["MISTRAL_API_KEY"]),
-            .init(id: "deepseek", api: .openAIChat, baseURL: "https://api.deepseek.com/v1", auth: .bearer, envKeys: ["DEEPSEEK_API_KEY"]),
-            .init(id: "together", api: .openAIChat, baseURL: "https://api.together.xyz/v1", auth: .bearer, envKeys: ["TOGETHER_API_KEY"]),
-            .init(id: "fireworks", api: .openAIChat, baseURL: "https://api.fireworks.ai/inference/v1", auth: .bearer, envKeys: ["FIREWORKS_API_KEY"]),
-            .init(id: "cerebras", api: .openAIChat, baseURL: "https://api.cerebras.ai/v1", auth: .bearer, envKeys: ["CEREBRAS_API_KEY"]),
-            .init(id: "gemini", api: .openAIChat, baseURL: "https://generativelanguage.googleapis.com/v1beta/openai", auth: .bearer, envKeys: ["GEMINI_API_KEY", "GOOGLE_API_KEY"]),
-            .init(id: "ollama", api: .openAIChat, baseURL: "http://127.0.0.1:11434/v1", auth: .bearer, envKeys: ["OLLAMA_API_KEY"]),
-            .init(id: "lm-studio", api: .openAIChat, baseURL: "http://127.0.0.1:1234/v1", auth: .bearer, envKeys: ["LM_STUDIO_API_KEY"]),
-            .init(id: "vllm", api: .openAIChat, baseURL: "http://127.0.0.1:8000/v1", auth: .bearer, envKeys: ["VLLM_API_KEY"]),
-        ]
-        return Dictionary(uniqueKeysWithValues: list.map { ($0.id, $0) })
-    }()
+/// A model of a provider's catalog.
+public struct ModelDefinition: Sendable, Hashable, Identifiable {
+    /// The provider-side id (`claude-sonnet-4-5`); clients name it `provider/id`.
+    public var id: String
+    public var name: String
+    public var contextWindow: Int?
+
+    public init(id: String, name: String? = nil, contextWindow: Int? = nil) {
+        self.id = id
+        self.name = name ?? id
+        self.contextWindow = contextWindow
+    }
 }
