@@ -145,6 +145,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "GatehouseGatewayTests",
+            dependencies: [
+                "GatehouseCore", "GatehouseStore", "GatehouseTestSupport", "gatehouse", "gatehouse-mock-upstream",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            exclude: ["Clients"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "GatehouseCLITests",
             dependencies: ["GatehouseCore", "GatehouseStore", "GatehouseTestSupport", "gatehouse"],
             swiftSettings: swiftSettings

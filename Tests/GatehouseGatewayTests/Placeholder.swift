@@ -1,0 +1,3 @@
+import Testing
+
+// The gateway end-to-end suites live beside this file.
