@@ -431,9 +431,23 @@ import Testing
             lastFailureAt: Self.t0, cooldownUntil: Self.t0 + Self.minute, cooldownReason: .overloaded,
             cooldownModel: "gpt-4o", disabledUntil: Self.t0 + Self.hour, disabledReason: .billing,
             disabledFingerprint: "fp-a", extra: ["probeAfter": .int(Self.t0), "note": .string("imported")])
-        Self.defaults.reset(&stats)
-        #expect(stats == UsageStats(lastUsed: Self.t0 - Self.minute, extra: ["probeAfter": .int(Self.t0), "note": .string("imported")]))
+        Self.defaults.reset(&stats, now: Self.t0 + 1)
+        var expected = UsageStats(lastUsed: Self.t0 - Self.minute, extra: ["probeAfter": .int(Self.t0), "note": .string("imported")])
+        expected.resetAt = Self.t0 + 1
+        #expect(stats == expected)
         #expect(stats.activeWindow(model: "gpt-4o", now: Self.t0, credentialFingerprint: "fp-a") == nil)
+    }
+
+    @Test func aFailureFromBeforeAResetThatArrivesLateIsNotCounted() {
+        var stats = UsageStats()
+        Self.defaults.reset(&stats, now: Self.t0)
+        // Another process's flush replays a failure that happened just before the reset.
+        let late = Self.defaults.recordFailure(&stats, reason: .rateLimit, model: nil, retryAt: nil, credentialFingerprint: nil, now: Self.t0 - 50)
+        #expect(late == .ignored)
+        #expect(stats.cooldownUntil == nil)
+        // A failure after the reset counts as usual.
+        let after = Self.defaults.recordFailure(&stats, reason: .rateLimit, model: nil, retryAt: nil, credentialFingerprint: nil, now: Self.t0 + 50)
+        #expect(after == .windowStarted(HealthWindow(kind: .cooldown, reason: .rateLimit, model: nil, until: Self.t0 + 50 + 30 * Self.second)))
     }
 
     @Test func recordUseNeverMovesLastUsedBack() {

@@ -178,7 +178,9 @@ struct ProxyPathTests {
 
                 // The Anthropic route answers the same state in its own shape.
                 let anthropic = try await gateway.send(.POST, "/v1/messages", body: Body.messages("anthropic/claude-sonnet-4-5"))
-                #expect(anthropic.status == 401, "no anthropic profile: \(anthropic.body)")
+                // No credential for the provider at all: 503 (not 401, which SDKs read as a bad gateway token).
+                #expect(anthropic.status == 503, "no anthropic profile: \(anthropic.body)")
+                #expect(anthropic.json?["error"]?["message"]?.stringValue?.contains("no usable credential for provider anthropic") == true)
                 #expect(anthropic.json?["type"] == "error")
             }
         }

@@ -48,6 +48,8 @@ public struct CooldownPolicy: Sendable, Hashable {
         credentialFingerprint: String?, now: Int64
     ) -> FailureEffect {
         if reason == .format { return .ignored }
+        // A failure from before a person's reset, arriving late, does not undo the reset.
+        if let resetAt = stats.resetAt, now <= resetAt { return .ignored }
         resetCountersIfQuiet(&stats, now: now)
 
         let isTransient = Self.transientReasons.contains(reason)
@@ -130,11 +132,13 @@ public struct CooldownPolicy: Sendable, Hashable {
         stats.lastUsed = max(stats.lastUsed ?? .min, now)
     }
 
-    /// Clears every window and counter of a profile (`gatehouse auth reset`).
-    public func reset(_ stats: inout UsageStats) {
+    /// Clears every window and counter of a profile (`gatehouse auth reset`), noting when, so that
+    /// failures from before the reset that another process writes later are not counted again.
+    public func reset(_ stats: inout UsageStats, now: Int64) {
         let lastUsed = stats.lastUsed
         let extra = stats.extra
         stats = UsageStats(lastUsed: lastUsed, extra: extra)
+        stats.resetAt = now
     }
 
     /// After `failureWindow` without a failure while the profile could be used, counters start again

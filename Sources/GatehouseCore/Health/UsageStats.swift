@@ -15,6 +15,9 @@ public struct UsageStats: Sendable, Hashable {
     /// The fingerprint of the credential an `auth` or `auth_permanent` disable was recorded against:
     /// once the credential changes (a new key, a re-login), the window ends at once.
     public var disabledFingerprint: String?
+    /// When a person last reset the profile (`gatehouse auth reset`): failures that happened before
+    /// it and reach the file later (another process's pending flush) no longer count.
+    public var resetAt: Int64?
     /// Fields this version does not know; written back unchanged.
     public var extra: [String: JSONValue]
 
@@ -79,6 +82,8 @@ extension UsageStats {
             disabledReason: try reason("disabledReason"),
             disabledFingerprint: try reader.string("disabledFingerprint"),
             extra: reader.unread)
+        self.resetAt = try reader.int("resetAt")
+        self.extra = reader.unread
     }
 
     /// The JSON form; absent values are left out, unknown fields kept.
@@ -94,6 +99,7 @@ extension UsageStats {
         object["disabledUntil"] = disabledUntil.map(JSONValue.int)
         object["disabledReason"] = disabledReason.map { .string($0.rawValue) }
         object["disabledFingerprint"] = disabledFingerprint.map(JSONValue.string)
+        object["resetAt"] = resetAt.map(JSONValue.int)
         return .object(object)
     }
 }

@@ -36,13 +36,24 @@ struct ProxyEngine: Sendable {
     private static let requestCounter = Atomic<UInt64>(0)
     private static let requestPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
-    func handle(_ request: Request, api: WireAPI) async -> Response {
+    let connections = ClientConnections()
+
+    func handle(_ request: Request, api: WireAPI, channel: any Channel) async -> Response {
+        await connections.run(on: channel) { await handle(request, api: api, connections: connections, channel: channel) }
+    }
+
+    private func handle(_ request: Request, api: WireAPI, connections: ClientConnections, channel: any Channel) async -> Response {
         let start = ContinuousClock.now
         let requestID = "gh-\(Self.requestPrefix)-\(Self.requestCounter.wrappingAdd(1, ordering: .relaxed).oldValue)"
         var log = RequestLog(requestID: requestID, api: api)
         let response: Response
         do {
-            response = try await serve(request, api: api, requestID: requestID, log: &log)
+            response = try await serve(request, api: api, requestID: requestID, channel: channel, log: &log)
+        } catch is CancellationError where Task.isCancelled {
+            // The client hung up: the upstream request was cancelled with this task.
+            log.status = 499
+            log.error = "the client closed the connection"
+            response = WireError(status: .init(code: 499), kind: .upstream, message: "client closed request").response(for: api, requestID: requestID)
         } catch let error as WireError {
             log.status = Int(error.status.code)
             log.error = error.message
@@ -56,7 +67,7 @@ struct ProxyEngine: Sendable {
         return response
     }
 
-    private func serve(_ request: Request, api: WireAPI, requestID: String, log: inout RequestLog) async throws -> Response {
+    private func serve(_ request: Request, api: WireAPI, requestID: String, channel: any Channel, log: inout RequestLog) async throws -> Response {
         try access.check(request)
         let snapshot = state.current
         let agentID = request.headers[.gatehouseAgent] ?? snapshot.configuration.defaultAgentID
@@ -185,6 +196,8 @@ struct ProxyEngine: Sendable {
                 let response: HTTPClientResponse
                 do {
                     response = try await upstream.send(url: url, headers: attemptHeaders, body: upstreamBody)
+                } catch where Task.isCancelled {
+                    throw CancellationError()
                 } catch {
                     let failure = (error as? HTTPClientError)?.transportFailure ?? .connectionRefused
                     runtime.recorder.markFailure(
@@ -197,7 +210,9 @@ struct ProxyEngine: Sendable {
                 if (200..<300).contains(status) {
                     log.status = status
                     await applyPin(plan.pinAction, chosen: profile.id, runtime: runtime, session: session)
-                    return relay(response, api: api, profile: profile.id, model: modelID, fingerprint: fingerprint, runtime: runtime, requestID: requestID, attempts: log.attempts)
+                    return relay(
+                        response, api: api, profile: profile.id, model: modelID, fingerprint: fingerprint, runtime: runtime, requestID: requestID,
+                        attempts: log.attempts, channel: channel)
                 }
                 // An error answer: read a bounded prefix to classify it.
                 let errorBody = try await Self.collectPrefix(response.body, limit: 64 * 1024)
@@ -285,7 +300,7 @@ struct ProxyEngine: Sendable {
     /// Streams the upstream answer to the client as it arrives.
     private func relay(
         _ response: HTTPClientResponse, api: WireAPI, profile: ProfileID, model: String, fingerprint: String, runtime: AgentRuntime,
-        requestID: String, attempts: Int
+        requestID: String, attempts: Int, channel: any Channel
     ) -> Response {
         var fields = HTTPFields()
         for header in response.headers where Self.isForwardedResponseHeader(header.name.lowercased()) {
@@ -298,16 +313,22 @@ struct ProxyEngine: Sendable {
         let upstreamBody = response.body
         let recorder = runtime.recorder
         let logger = self.logger
+        let connections = self.connections
         return Response(
             status: .init(code: Int(response.status.code)), headers: fields,
             body: ResponseBody { writer in
-                var iterator = upstreamBody.makeAsyncIterator()
+                // Waiting for the next piece ends when the client hangs up.
+                let reader = UpstreamReader(upstreamBody)
+                var iterator = StreamIterator(reader: reader, connections: connections, channel: channel)
                 var sawEnd = !isEventStream
                 var tail: [UInt8] = []
                 while true {
                     let chunk: ByteBuffer?
                     do {
                         chunk = try await iterator.next()
+                    } catch is CancellationError {
+                        logger.info("the client closed the stream", metadata: ["request.id": "\(requestID)", "auth.profile": "\(profile)"])
+                        return
                     } catch {
                         // The upstream cut the answer: the client must see an error, not a clean end.
                         recorder.markFailure(
@@ -377,8 +398,9 @@ struct ProxyEngine: Sendable {
 
     private func unavailable(_ all: CandidatePlan.AllUnavailable, provider: String, now: Int64) -> WireError {
         if all.entries.isEmpty {
+            // Not 401: that would read as a wrong gateway token to the client's SDK.
             return WireError(
-                status: .unauthorized, kind: .unavailable,
+                status: .serviceUnavailable, kind: .unavailable,
                 message: "no usable credential for provider \(provider); add one with `gatehouse auth add \(provider) ...` (see `gatehouse auth status \(provider)`)")
         }
         let list = all.entries.map { id, window -> JSONValue in
@@ -431,5 +453,36 @@ struct RequestLog {
     private func String(format duration: Duration) -> Swift.String {
         let micros = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
         return "\(micros / 1000).\(Swift.String(micros % 1000 + 1000).dropFirst())"
+    }
+}
+
+/// Reads an upstream body from one task at a time (the body's iterator is not `Sendable`, so it lives
+/// in this box and each read runs in a task that a closing client can cancel).
+final class UpstreamReader: @unchecked Sendable {
+    private var iterator: HTTPClientResponse.Body.AsyncIterator
+
+    init(_ body: HTTPClientResponse.Body) {
+        iterator = body.makeAsyncIterator()
+    }
+
+    /// Only one read runs at a time: the relay awaits each before starting the next.
+    func next() async throws -> ByteBuffer? {
+        try await iterator.next()
+    }
+}
+
+/// The next piece of an upstream body, or `CancellationError` when the client hung up first.
+struct StreamIterator {
+    let reader: UpstreamReader
+    let connections: ClientConnections
+    let channel: any Channel
+
+    mutating func next() async throws -> ByteBuffer? {
+        let reader = self.reader
+        let result: Result<ByteBuffer?, any Error> = await connections.run(on: channel) {
+            do { return .success(try await reader.next()) } catch { return .failure(error) }
+        }
+        if !channel.isActive, case .failure = result { throw CancellationError() }
+        return try result.get()
     }
 }

@@ -58,7 +58,7 @@ public struct Gateway: Sendable {
             })
         let upstream = UpstreamClient.make()
         let engine = ProxyEngine(state: state, upstream: upstream, tokens: tokens, access: access, logger: logger, maxBodyBytes: options.maxBodyBytes)
-        let router = Router()
+        let router = Router(context: GatewayRequestContext.self)
         GatewayRoutes(engine: engine).add(to: router)
         let bind = options.bind ?? configuration.gateway.bind
         let port = options.port ?? configuration.gateway.port

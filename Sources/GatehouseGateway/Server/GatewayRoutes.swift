@@ -7,9 +7,9 @@ import Hummingbird
 struct GatewayRoutes: Sendable {
     let engine: ProxyEngine
 
-    func add(to router: Router<BasicRequestContext>) {
-        router.post("/v1/chat/completions") { request, _ in await engine.handle(request, api: .openAIChat) }
-        router.post("/v1/messages") { request, _ in await engine.handle(request, api: .anthropicMessages) }
+    func add(to router: Router<GatewayRequestContext>) {
+        router.post("/v1/chat/completions") { request, context in await engine.handle(request, api: .openAIChat, channel: context.channel) }
+        router.post("/v1/messages") { request, context in await engine.handle(request, api: .anthropicMessages, channel: context.channel) }
         router.get("/v1/models") { request, _ in models(request) }
         router.get("/healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))

@@ -25,10 +25,11 @@ struct AuthReset: AsyncParsableCommand {
         }
         let policy = CooldownPolicy(context.configuration.auth.cooldowns)
         let store = try context.agentStore()
+        let resetAt = WallClock.nowMillis()
         let before = try await store.state.update(logger: context.logger) { document -> UsageStats in
             let before = document.usageStats[id] ?? UsageStats()
             var stats = before
-            policy.reset(&stats)
+            policy.reset(&stats, now: resetAt)
             document.usageStats[id] = stats
             return before
         }
