@@ -66,12 +66,12 @@ echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}'
 echo "request: POST /v1/chat/completions, small body, $([ "$stream" = true ] && echo 'streamed answer (7 events)' || echo 'plain JSON answer'); gateway log level ${GATEHOUSE_LOG_LEVEL:-info}"
 echo
 # Warm up both paths (connection pools, caches).
-BENCH_BODY=$body_direct wrk -t1 -c4 -d2s -s Benchmarks/proxy/post.lua "$mock_url/v1/chat/completions" >/dev/null
+BENCH_BODY=$body_direct BENCH_TOKEN=sk-bench-key wrk -t1 -c4 -d2s -s Benchmarks/proxy/post.lua "$mock_url/v1/chat/completions" >/dev/null
 BENCH_BODY=$body_gateway BENCH_TOKEN=$token wrk -t1 -c4 -d2s -s Benchmarks/proxy/post.lua "$gateway_url/v1/chat/completions" >/dev/null
 
 printf '%-5s %-8s %10s %9s %9s %9s %12s %12s %9s\n' conc path "req/s" "p50 us" "p99 us" "errors" "added p50" "added p99" "cpu us/req"
 for c in $concurrency; do
-  direct=$(run_wrk "$mock_url/v1/chat/completions" "$body_direct" "" "$c")
+  direct=$(run_wrk "$mock_url/v1/chat/completions" "$body_direct" "sk-bench-key" "$c")
   cpu0=$(cpu_of $gateway_pid)
   via=$(run_wrk "$gateway_url/v1/chat/completions" "$body_gateway" "$token" "$c")
   cpu1=$(cpu_of $gateway_pid)
