@@ -319,7 +319,7 @@ struct ProxyEngine: Sendable {
             body: ResponseBody { writer in
                 // Waiting for the next piece ends when the client hangs up.
                 let reader = UpstreamReader(upstreamBody)
-                var iterator = StreamIterator(reader: reader, connections: connections, channel: channel)
+                var iterator = StreamIterator(reader: reader, connections: connections, channel: channel, watchHangUp: isEventStream)
                 var sawEnd = !isEventStream
                 var tail: [UInt8] = []
                 while true {
@@ -476,8 +476,12 @@ struct StreamIterator {
     let reader: UpstreamReader
     let connections: ClientConnections
     let channel: any Channel
+    /// Event streams can pause for minutes between pieces: their waits end when the client hangs
+    /// up. A plain answer arrives at once; a hang-up shows at the next write.
+    let watchHangUp: Bool
 
     mutating func next() async throws -> ByteBuffer? {
+        guard watchHangUp else { return try await reader.next() }
         let reader = self.reader
         let result: Result<ByteBuffer?, any Error> = await connections.run(on: channel) {
             do { return .success(try await reader.next()) } catch { return .failure(error) }
