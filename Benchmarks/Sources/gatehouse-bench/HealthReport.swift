@@ -224,15 +224,7 @@ struct HealthReport {
             "benchmark": "health",
             "date": .string(facts.date),
             "commandLine": .string(commandLine),
-            "machine": .object([
-                "nproc": .int(Int64(facts.processors)),
-                "cpuModel": .string(facts.cpuModel),
-                "memoryBytes": .int(Int64(facts.memoryBytes)),
-                "kernel": .string(facts.kernel),
-                "fileSystem": .string(facts.fileSystem),
-                "loadAverageAtStart": .double((facts.loadAtStart * 100).rounded() / 100),
-                "loadAverageAtEnd": .double((loadAtEnd * 100).rounded() / 100),
-            ]),
+            "machine": facts.json(loadAtEnd: loadAtEnd),
             "settings": .object([
                 "profiles": .int(Int64(options.profiles)),
                 "iterations": .int(Int64(options.iterations)),

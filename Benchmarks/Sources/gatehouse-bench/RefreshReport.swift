@@ -242,14 +242,6 @@ struct RefreshReport {
     /// The same report as JSON (milliseconds as numbers rounded to the microsecond; tokens as their
     /// fingerprints).
     var json: JSONValue {
-        func latency(_ summary: LatencySummary) -> JSONValue {
-            .object([
-                "count": .int(Int64(summary.count)),
-                "p50": .double(NumberFormat.millisecondsValue(summary.p50)),
-                "p99": .double(NumberFormat.millisecondsValue(summary.p99)),
-                "max": .double(NumberFormat.millisecondsValue(summary.max)),
-            ])
-        }
         let roundValues: [JSONValue] = rounds.map { round in
             .object([
                 "round": .int(Int64(round.number)),
@@ -273,7 +265,7 @@ struct RefreshReport {
                 "fileToken": .string(round.after.access.map(Fingerprint.of) ?? ""),
                 "fileHoldsNewToken": .bool(round.fileHoldsNewToken),
                 "refreshTokenRotated": .bool(round.refreshTokenRotated),
-                "timeToTokenMs": latency(round.timeToToken),
+                "timeToTokenMs": millisecondsJSON(round.timeToToken),
                 "processesDoneMs": .array(round.workersDone.map { .double(NumberFormat.millisecondsValue($0)) }),
                 "refreshGrants": .array(
                     round.refreshes.map { pid, call in
@@ -293,15 +285,7 @@ struct RefreshReport {
             "benchmark": "refresh",
             "date": .string(facts.date),
             "commandLine": .string(commandLine),
-            "machine": .object([
-                "nproc": .int(Int64(facts.processors)),
-                "cpuModel": .string(facts.cpuModel),
-                "memoryBytes": .int(Int64(facts.memoryBytes)),
-                "kernel": .string(facts.kernel),
-                "fileSystem": .string(facts.fileSystem),
-                "loadAverageAtStart": .double((facts.loadAtStart * 100).rounded() / 100),
-                "loadAverageAtEnd": .double((loadAtEnd * 100).rounded() / 100),
-            ]),
+            "machine": facts.json(loadAtEnd: loadAtEnd),
             "settings": .object([
                 "processes": .int(Int64(options.processes)),
                 "tasks": .int(Int64(options.tasks)),
@@ -315,7 +299,7 @@ struct RefreshReport {
             ]),
             "profile": .string(profile.description),
             "rounds": .array(roundValues),
-            "timeToTokenMs": latency(allTimeToToken),
+            "timeToTokenMs": millisecondsJSON(allTimeToToken),
             "cached": .object([
                 "calls": .int(Int64(cached.latency.count)),
                 "p50Us": .double(NumberFormat.microsecondsValue(Double(cached.latency.p50))),

@@ -167,14 +167,6 @@ struct StoreReport {
 
     /// The same report as JSON (milliseconds as numbers rounded to the microsecond).
     var json: JSONValue {
-        func latency(_ summary: LatencySummary) -> JSONValue {
-            .object([
-                "count": .int(Int64(summary.count)),
-                "p50": .double(NumberFormat.millisecondsValue(summary.p50)),
-                "p99": .double(NumberFormat.millisecondsValue(summary.p99)),
-                "max": .double(NumberFormat.millisecondsValue(summary.max)),
-            ])
-        }
         let rowValues: [JSONValue] = rows.map { row in
             .object([
                 "id": .string(row.id),
@@ -190,8 +182,8 @@ struct StoreReport {
                 "lostUpdates": .int(Int64(row.lostUpdates)),
                 "wallSeconds": .double((Double(row.wallNanos) / 1e6).rounded() / 1e3),
                 "updatesPerSecond": .double((row.updatesPerSecond * 10).rounded() / 10),
-                "acquireMs": latency(row.acquire),
-                "updateMs": latency(row.update),
+                "acquireMs": millisecondsJSON(row.acquire),
+                "updateMs": millisecondsJSON(row.update),
                 "firstTimeout": row.firstTimeout.map(JSONValue.string) ?? .null,
                 "workers": .array(
                     row.workerResults.map {
@@ -206,15 +198,7 @@ struct StoreReport {
             "benchmark": "store",
             "date": .string(facts.date),
             "commandLine": .string(commandLine),
-            "machine": .object([
-                "nproc": .int(Int64(facts.processors)),
-                "cpuModel": .string(facts.cpuModel),
-                "memoryBytes": .int(Int64(facts.memoryBytes)),
-                "kernel": .string(facts.kernel),
-                "fileSystem": .string(facts.fileSystem),
-                "loadAverageAtStart": .double((facts.loadAtStart * 100).rounded() / 100),
-                "loadAverageAtEnd": .double((loadAtEnd * 100).rounded() / 100),
-            ]),
+            "machine": facts.json(loadAtEnd: loadAtEnd),
             "settings": .object([
                 "processes": .int(Int64(options.processes)),
                 "ops": .int(Int64(options.ops)),

@@ -25,6 +25,17 @@ public struct AuthProfile: Sendable, Hashable, Identifiable {
         return AuthProfile(id: id, credential: .apiKey(APIKeyCredential(keyRef: SecretRef(source: .env, id: variable))))
     }
 
+    /// The read-only `<provider>:env` profiles of the providers whose key is in the environment (the
+    /// first of a provider's `envKeys` that is set), in provider order.
+    public static func environmentProfiles(
+        of providers: some Collection<ProviderDefinition>, using resolver: some SecretResolver
+    ) -> [AuthProfile] {
+        providers.sorted { $0.id < $1.id }.compactMap { provider in
+            guard let variable = provider.envKeys.first(where: { resolver.environmentValue($0) != nil }) else { return nil }
+            return environment(provider: provider.id, variable: variable)
+        }
+    }
+
     /// Whether this is the read-only environment profile of its provider.
     public var isEnvironmentProfile: Bool { id.name == Self.environmentProfileName }
 }

@@ -17,13 +17,16 @@ public enum Fingerprint {
 
     /// The full lowercase hex SHA-256 of bytes.
     public static func sha256Hex(bytes: [UInt8]) -> String {
-        let digest = SHA256.hash(data: bytes)
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        hex(SHA256.hash(data: bytes))
+    }
+
+    /// Bytes as lowercase hex.
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits: [UInt8] = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
-        out.reserveCapacity(64)
-        for byte in digest {
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0x0f)])
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
         }
         return String(decoding: out, as: UTF8.self)
     }

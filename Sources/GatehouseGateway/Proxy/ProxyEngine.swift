@@ -72,7 +72,7 @@ struct ProxyEngine: Sendable {
         let snapshot = state.current
         let agentID = request.headers[.gatehouseAgent] ?? snapshot.configuration.defaultAgentID
         log.agent = agentID
-        guard let runtime = try state.configuredRuntime(for: agentID) else {
+        guard let runtime = try state.configuredRuntime(for: agentID, in: snapshot) else {
             throw WireError(
                 status: .badRequest, kind: .invalidRequest,
                 message: "unknown agent '\(agentID)' (X-Gatehouse-Agent); configured agents: \(snapshot.configuration.agents.map(\.id).joined(separator: ", "))")
@@ -302,13 +302,7 @@ struct ProxyEngine: Sendable {
         _ response: HTTPClientResponse, api: WireAPI, profile: ProfileID, model: String, fingerprint: String, runtime: AgentRuntime,
         requestID: String, attempts: Int, channel: any Channel
     ) -> Response {
-        var fields = HTTPFields()
-        for header in response.headers where Self.isForwardedResponseHeader(header.name.lowercased()) {
-            if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
-        }
-        fields[.gatehouseProfile] = profile.description
-        fields[.gatehouseRequestID] = requestID
-        fields[.gatehouseAttempts] = String(attempts)
+        let fields = Self.answerHeaders(response.headers, profile: profile, requestID: requestID, attempts: attempts)
         let isEventStream = response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true
         let upstreamBody = response.body
         let recorder = runtime.recorder
@@ -371,14 +365,20 @@ struct ProxyEngine: Sendable {
     private static func passThrough(
         status: Int, headers: HTTPHeaders, body: ByteBuffer, profile: ProfileID?, requestID: String, attempts: Int
     ) -> Response {
+        let fields = answerHeaders(headers, profile: profile, requestID: requestID, attempts: attempts)
+        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: body))
+    }
+
+    /// The headers of an answer to the client: the upstream's forwarded ones and the gateway's own.
+    private static func answerHeaders(_ upstream: HTTPHeaders, profile: ProfileID?, requestID: String, attempts: Int) -> HTTPFields {
         var fields = HTTPFields()
-        for header in headers where isForwardedResponseHeader(header.name.lowercased()) {
+        for header in upstream where isForwardedResponseHeader(header.name.lowercased()) {
             if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
         }
         if let profile { fields[.gatehouseProfile] = profile.description }
         fields[.gatehouseRequestID] = requestID
         fields[.gatehouseAttempts] = String(attempts)
-        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: body))
+        return fields
     }
 
     private static func collectPrefix(_ body: HTTPClientResponse.Body, limit: Int) async throws -> ByteBuffer {

@@ -38,10 +38,7 @@ final class GatewayState: Sendable {
     static func makeSnapshot(_ configuration: GatehouseConfiguration, home: GatehouseHome, environment: [String: String]) -> Snapshot {
         let providers = configuration.resolvedProviders
         let resolver = EnvironmentSecretResolver(environment: environment, baseDirectory: home.path)
-        let environmentProfiles = providers.values.sorted { $0.id < $1.id }.compactMap { provider -> AuthProfile? in
-            guard let variable = provider.envKeys.first(where: { resolver.environmentValue($0) != nil }) else { return nil }
-            return AuthProfile.environment(provider: provider.id, variable: variable)
-        }
+        let environmentProfiles = AuthProfile.environmentProfiles(of: providers.values, using: resolver)
         return Snapshot(
             configuration: configuration, providers: providers, environmentProfiles: environmentProfiles, resolver: resolver,
             policy: CooldownPolicy(configuration.auth.cooldowns))
@@ -56,8 +53,9 @@ final class GatewayState: Sendable {
     }
 
     /// The runtime of a configured agent; nil for an agent the configuration does not list.
-    func configuredRuntime(for id: String) throws -> AgentRuntime? {
-        guard current.configuration.agents.contains(where: { $0.id == id }) else { return nil }
+    /// - Parameter snapshot: the configuration the caller already holds (default: the current one).
+    func configuredRuntime(for id: String, in snapshot: Snapshot? = nil) throws -> AgentRuntime? {
+        guard (snapshot ?? current).configuration.agents.contains(where: { $0.id == id }) else { return nil }
         return try runtime(for: id)
     }
 

@@ -20,11 +20,7 @@ struct AccessControl: Sendable {
             return (AccessControl(token: Array(token.utf8)), false)
         }
         var rng = SystemRandomNumberGenerator()
-        let hex = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }.map { byte in
-            let digits = Array("0123456789abcdef")
-            return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]])
-        }.joined()
-        let token = "gh_" + hex
+        let token = "gh_" + Fingerprint.hex((0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) })
         try AtomicFile.write(Array((token + "\n").utf8), to: path)
         return (AccessControl(token: Array(token.utf8)), true)
     }

@@ -23,7 +23,7 @@ struct GatewayRoutes: Sendable {
             try engine.access.check(request)
             let snapshot = engine.state.current
             let agentID = request.headers[.gatehouseAgent] ?? snapshot.configuration.defaultAgentID
-            guard let runtime = try engine.state.configuredRuntime(for: agentID) else {
+            guard let runtime = try engine.state.configuredRuntime(for: agentID, in: snapshot) else {
                 throw WireError(status: .badRequest, kind: .invalidRequest, message: "unknown agent '\(agentID)' (X-Gatehouse-Agent)")
             }
             let all = request.uri.queryParameters["all"] == "true"

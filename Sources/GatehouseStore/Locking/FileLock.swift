@@ -127,8 +127,7 @@ enum LockHolder: Sendable {
     }
 
     static func seconds(_ duration: Duration) -> String {
-        let ms = duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-        return seconds(ms)
+        seconds(duration.milliseconds)
     }
 
     static func seconds(_ ms: Int64) -> String {
@@ -345,7 +344,7 @@ struct Acquisition {
         guard now < deadline else { throw timeoutError() }
         // Equal jitter: half the step fixed, half random, so waiters spread out.
         let half = backoff / 2
-        let jitterMillis = Int64.random(in: 0...max(1, Int64(half.components.seconds * 1000 + half.components.attoseconds / 1_000_000_000_000_000)))
+        let jitterMillis = Int64.random(in: 0...max(1, half.milliseconds))
         let step = min(half + .milliseconds(jitterMillis), deadline - now)
         backoff = min(backoff * 2, options.maxBackoff)
         try await Task.sleep(for: step)

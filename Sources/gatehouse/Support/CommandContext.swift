@@ -48,10 +48,7 @@ struct CommandContext {
 
     /// The read-only `<provider>:env` profiles for keys present in the environment.
     func environmentProfiles() -> [AuthProfile] {
-        providers.values.sorted { $0.id < $1.id }.compactMap { provider in
-            guard let variable = provider.envKeys.first(where: { resolver.environmentValue($0) != nil }) else { return nil }
-            return AuthProfile.environment(provider: provider.id, variable: variable)
-        }
+        AuthProfile.environmentProfiles(of: providers.values, using: resolver)
     }
 
     static func processEnvironment() -> [String: String] {
