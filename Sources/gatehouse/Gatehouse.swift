@@ -14,7 +14,7 @@ struct Gatehouse: AsyncParsableCommand {
             contract in docs/lock-contract.md, so they are safe while a gateway or another command runs.
             """,
         version: "0.1.0",
-        subcommands: [GatewayCommand.self, AuthCommand.self, SessionsCommand.self, DoctorCommand.self]
+        subcommands: [GatewayCommand.self, AuthCommand.self, ModelsCommand.self, SessionsCommand.self, DoctorCommand.self]
     )
 
     static func main() async {

@@ -118,7 +118,7 @@ struct InputAndClientTests {
                 let all = try await gateway.send(.GET, "/v1/models?all=true")
                 let grok = (all.json?["data"]?.arrayValue ?? []).first { $0["id"] == "xai/grok-4" }
                 #expect(grok?["available"] == false)
-                #expect(grok?["unavailable_reason"] == "missing_auth")
+                #expect(grok?["unavailableReason"] == "missing_auth")
 
                 let denied = try await gateway.send(.GET, "/v1/models", token: "")
                 #expect(denied.status == 401)

@@ -60,7 +60,7 @@ struct HealthMultiProcessTests {
             for phase in phases {
                 try await runWorkers(home, count: phase.count, ops: phase.ops, at: phase.at)
             }
-            let disk = HealthRecorder.stats(of: try AgentStore(home: home, agentID: "main").state.read())
+            let disk = try AgentStore(home: home, agentID: "main").state.read().statsByProfile
             let expected = singleProcess(phases)
             #expect(disk.count == 7, "test:a, test:b, test:u and one profile per worker")
             for id in ["test:a", "test:b", "test:u", "test:w0", "test:w1", "test:w2", "test:w3"].map({ try! ProfileID(parsing: $0) }) {

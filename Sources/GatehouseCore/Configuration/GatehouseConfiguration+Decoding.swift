@@ -174,6 +174,7 @@ extension GatehouseConfiguration {
             provider.auth = parsed
         }
         provider.envKeys = try reader.stringArray("envKeys")
+        provider.requiresAuth = try reader.bool("requiresAuth")
         if var oauth = try reader.object("oauth") {
             var settings = OAuth()
             settings.tokenURL = try oauth.string("tokenUrl", nonEmpty: true)
@@ -203,7 +204,7 @@ extension GatehouseConfiguration {
             }
             provider.models = list
         }
-        try reader.rejectUnknownKeys(known: ["api", "baseUrl", "auth", "envKeys", "oauth", "models"])
+        try reader.rejectUnknownKeys(known: ["api", "baseUrl", "auth", "envKeys", "requiresAuth", "oauth", "models"])
         if !isBuiltin && provider.baseURL == nil {
             throw JSONFieldError(field: reader.fieldPath("baseUrl"), reason: "a provider that is not built in needs a baseUrl")
         }

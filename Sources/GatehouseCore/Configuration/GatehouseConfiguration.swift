@@ -49,6 +49,8 @@ public struct GatehouseConfiguration: Sendable, Hashable {
         public var envKeys: [String]?
         public var oauth: OAuth?
         public var models: [Model]?
+        /// `false` for a provider that needs no credential, `true` for one on this machine that does.
+        public var requiresAuth: Bool?
         public init() {}
     }
 
@@ -115,6 +117,7 @@ public struct GatehouseConfiguration: Sendable, Hashable {
             if let url = entry.baseURL { definition.baseURL = url }
             if let auth = entry.auth { definition.auth = auth }
             if let keys = entry.envKeys { definition.envKeys = keys }
+            if let requiresAuth = entry.requiresAuth { definition.requiresAuth = requiresAuth }
             if let models = entry.models {
                 // Configured models add to the provider's list; one with a known id replaces it.
                 for model in models {

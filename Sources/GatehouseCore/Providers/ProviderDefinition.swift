@@ -26,6 +26,8 @@ public struct ProviderDefinition: Sendable, Hashable, Identifiable {
     public var oauth: OAuthDefinition?
     /// The models it serves, by their provider-side id.
     public var models: [ModelDefinition]
+    /// Whether a request needs a credential; `nil` decides by the base URL (see `needsCredential`).
+    public var requiresAuth: Bool?
 
     public init(
         id: String, api: WireAPI, baseURL: String, auth: AuthHeaderStyle, envKeys: [String], oauth: OAuthDefinition? = nil,
@@ -39,6 +41,10 @@ public struct ProviderDefinition: Sendable, Hashable, Identifiable {
         self.oauth = oauth
         self.models = models
     }
+
+    /// Whether a request needs a credential: as configured, or else not for a provider on this
+    /// machine (`isLocal`) and always for any other.
+    public var needsCredential: Bool { requiresAuth ?? !isLocal }
 
     /// Whether the provider runs on this machine (its base URL's host is a loopback address or
     /// `localhost`) and so may need no credential.

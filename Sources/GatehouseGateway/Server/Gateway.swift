@@ -58,8 +58,10 @@ public struct Gateway: Sendable {
             })
         let upstream = UpstreamClient.make()
         let engine = ProxyEngine(state: state, upstream: upstream, tokens: tokens, access: access, logger: logger, maxBodyBytes: options.maxBodyBytes)
+        let catalog = ModelCatalog(state: state, logger: logger)
+        let reloader = ConfigurationReloader(state: state, tokens: tokens, catalog: catalog)
         let router = Router(context: GatewayRequestContext.self)
-        GatewayRoutes(engine: engine).add(to: router)
+        GatewayRoutes(engine: engine, catalog: catalog).add(to: router)
         let bind = options.bind ?? configuration.gateway.bind
         let port = options.port ?? configuration.gateway.port
         var serverLogger = logger
@@ -75,7 +77,7 @@ public struct Gateway: Sendable {
             configuration: .init(
                 services: [
                     .init(service: app), .init(service: HealthFlushSupervisor(state: state)), .init(service: OAuthRefreshService(manager: tokens)),
-                    .init(service: ConfigReloadService(state: state, tokens: tokens, home: home, environment: environment, logger: logger)),
+                    .init(service: ConfigReloadService(reloader: reloader)), .init(service: ModelViewService(catalog: catalog, reloader: reloader)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
@@ -90,29 +92,14 @@ public struct Gateway: Sendable {
 
 /// Reloads `gatehouse.json` on SIGHUP; an invalid file leaves the running configuration in place.
 struct ConfigReloadService: Service {
-    let state: GatewayState
-    let tokens: OAuthTokenManager
-    let home: GatehouseHome
-    let environment: [String: String]
-    let logger: Logger
+    let reloader: ConfigurationReloader
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         await withGracefulShutdownHandler {
             for await _ in signals.cancelOnGracefulShutdown() {
-                reload()
+                reloader.reload(trigger: "SIGHUP")
             }
         } onGracefulShutdown: {}
-    }
-
-    func reload() {
-        do {
-            let configuration = try ConfigurationFile.load(home, environment: environment)
-            try state.install(configuration)
-            tokens.update(providers: state.current.providers)
-            logger.notice("reloaded the configuration", metadata: ["path": "\(home.configurationPath)"])
-        } catch {
-            logger.error("kept the running configuration: the new one is invalid", metadata: ["error": "\(error)"])
-        }
     }
 }

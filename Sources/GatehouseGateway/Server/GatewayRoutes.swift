@@ -6,6 +6,7 @@ import Hummingbird
 /// The gateway's HTTP routes.
 struct GatewayRoutes: Sendable {
     let engine: ProxyEngine
+    let catalog: ModelCatalog
 
     func add(to router: Router<GatewayRequestContext>) {
         router.post("/v1/chat/completions") { request, context in await engine.handle(request, api: .openAIChat, channel: context.channel) }
@@ -16,8 +17,8 @@ struct GatewayRoutes: Sendable {
         }
     }
 
-    /// Every `provider/model` of the catalog the agent can use: it has an eligible profile, a key in
-    /// the environment, or the provider runs locally. `?all=true` lists every model.
+    /// Every `provider/model` the agent has auth for (`?all=true`: every model), from the agent's
+    /// prepared view, with its availability now.
     private func models(_ request: Request) -> Response {
         do {
             try engine.access.check(request)
@@ -26,26 +27,16 @@ struct GatewayRoutes: Sendable {
             guard let runtime = try engine.state.configuredRuntime(for: agentID, in: snapshot) else {
                 throw WireError(status: .badRequest, kind: .invalidRequest, message: "unknown agent '\(agentID)' (X-Gatehouse-Agent)")
             }
-            let all = request.uri.queryParameters["all"] == "true"
-            let now = WallClock.nowMillis()
-            let profiles = try runtime.profiles.current().get().sortedProfiles + snapshot.environmentProfiles
-            let ready = Set(profiles.filter { $0.isEligible(now: now, using: snapshot.resolver) }.map(\.provider))
-            var data: [JSONValue] = []
-            for provider in snapshot.providers.values.sorted(by: { $0.id < $1.id }) {
-                let hasAuth = ready.contains(provider.id) || provider.isLocal
-                guard hasAuth || all else { continue }
-                for model in provider.models {
-                    var entry: [String: JSONValue] = [
-                        "id": .string("\(provider.id)/\(model.id)"), "object": "model", "created": 0, "owned_by": .string(provider.id),
-                        "name": .string(model.name), "available": .bool(hasAuth),
-                    ]
-                    if let window = model.contextWindow { entry["context_window"] = .int(Int64(window)) }
-                    if !hasAuth { entry["unavailable_reason"] = "missing_auth" }
-                    data.append(.object(entry))
-                }
+            let view: PreparedModelView
+            switch catalog.view(for: agentID) {
+            case .success(let prepared): view = prepared
+            case .failure(let error): throw WireError(status: .internalServerError, kind: .upstream, message: error.message)
             }
-            let body: JSONValue = ["object": "list", "data": .array(data)]
-            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body.serialized(pretty: false))))
+            let (routing, routingChanged) = runtime.routing.currentNoting()
+            if routingChanged, let routing = try? routing.get() { runtime.recorder.adopt(routing) }
+            let availability = view.availability(stats: runtime.recorder.allStats(), now: WallClock.nowMillis())
+            let body = view.listJSON(availability: availability, all: request.uri.queryParameters["all"] == "true")
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
         } catch let error as WireError {
             return error.response(for: .openAIChat, requestID: "-")
         } catch {

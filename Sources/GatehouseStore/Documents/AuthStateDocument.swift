@@ -53,6 +53,15 @@ public struct AuthStateDocument: StoreDocument, Hashable {
     }
 
     /// The stats of a profile (empty when none are recorded).
+    /// The statistics of every profile with a valid id.
+    public var statsByProfile: [ProfileID: UsageStats] {
+        var result: [ProfileID: UsageStats] = [:]
+        for (key, entry) in usageStats {
+            if let id = try? ProfileID(parsing: key) { result[id] = entry }
+        }
+        return result
+    }
+
     public func stats(for id: ProfileID) -> UsageStats {
         usageStats[id.description] ?? UsageStats()
     }

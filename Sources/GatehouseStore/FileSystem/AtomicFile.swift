@@ -26,6 +26,7 @@ public enum AtomicFile {
             guard fchmod(fd, 0o600) == 0 else { throw StoreError.system("cannot set the mode of", path: temporary) }
             guard fsync(fd) == 0 else { throw StoreError.system("cannot flush", path: temporary) }
         }
+        StoreWriteJournal.shared.record(bytes, to: path)
         guard rename(temporary, path) == 0 else { throw .system("cannot replace", path: path) }
         renamed = true
         let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)

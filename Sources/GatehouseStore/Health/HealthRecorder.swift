@@ -14,7 +14,7 @@ public final class HealthRecorder: Sendable {
     public let events: HealthEventBroadcaster
     let logger: Logger
     private let state: Mutex<HealthStateMachine>
-    let signal = FlushSignal()
+    let signal = WakeSignal()
     private let wallClock: @Sendable () -> Int64
     private let schedulingClock: @Sendable () -> Int64
 
@@ -42,7 +42,7 @@ public final class HealthRecorder: Sendable {
     /// Takes what another process wrote (a `gatehouse auth reset`, another gateway's failures) as
     /// the disk state, keeping queued changes on top.
     public func adopt(_ document: AuthStateDocument) {
-        let disk = Self.stats(of: document)
+        let disk = document.statsByProfile
         let now = wallClock()
         state.withLock {
             $0.adopt(disk)
@@ -113,7 +113,7 @@ public final class HealthRecorder: Sendable {
         let policy = state.withLock { $0.policy }
         do {
             let disk = try await store.state.update(logger: logger) { document -> [ProfileID: UsageStats] in
-                var stats = Self.stats(of: document)
+                var stats = document.statsByProfile
                 HealthStateMachine.apply(batch, to: &stats, policy: policy)
                 for (id, entry) in stats { document.usageStats[id.description] = entry }
                 for (provider, id) in batch.lastGood { document.lastGood[provider] = id.description }
@@ -143,11 +143,4 @@ public final class HealthRecorder: Sendable {
         return next.map { .milliseconds(max(0, $0 - now)) }
     }
 
-    static func stats(of document: AuthStateDocument) -> [ProfileID: UsageStats] {
-        var result: [ProfileID: UsageStats] = [:]
-        for (key, entry) in document.usageStats {
-            if let id = try? ProfileID(parsing: key) { result[id] = entry }
-        }
-        return result
-    }
 }

@@ -2,7 +2,7 @@ import Synchronization
 
 /// Wakes a waiting loop early: `signal()` resumes the current `wait`, or makes the next one return
 /// at once. A wait that times out does not leave a signal behind.
-final class FlushSignal: Sendable {
+public final class WakeSignal: Sendable {
     private struct State {
         var signaled = false
         var waiter: (id: UInt64, continuation: CheckedContinuation<Void, Never>)?
@@ -11,7 +11,9 @@ final class FlushSignal: Sendable {
 
     private let state = Mutex(State())
 
-    func signal() {
+    public init() {}
+
+    public func signal() {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             if let waiter = state.waiter {
                 state.waiter = nil
@@ -34,7 +36,7 @@ final class FlushSignal: Sendable {
     }
 
     /// Returns when signalled, when `timeout` has passed, or when the task is cancelled.
-    func wait(timeout: Duration) async {
+    public func wait(timeout: Duration) async {
         let id = state.withLock { state -> UInt64 in
             state.nextID += 1
             return state.nextID
