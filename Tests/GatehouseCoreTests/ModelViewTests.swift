@@ -33,7 +33,7 @@ struct ModelViewTests {
         -> PreparedModelView
     {
         PreparedModelView.build(
-            agent: "main", generation: 7, providers: providers, profiles: profiles, environmentProfiles: environment,
+            agent: "main", generation: 7, catalog: EncodedModelCatalog(providers: providers), profiles: profiles, environmentProfiles: environment,
             resolver: resolver, now: now)
     }
 
@@ -118,7 +118,7 @@ struct ModelViewTests {
         var providers = Self.providers
         providers[0].models[0].name = "GPT \"A\" \\ ünï"
         let view = PreparedModelView.build(
-            agent: "main", generation: 1, providers: providers, profiles: [Self.key("openai", "a")], environmentProfiles: [],
+            agent: "main", generation: 1, catalog: EncodedModelCatalog(providers: providers), profiles: [Self.key("openai", "a")], environmentProfiles: [],
             resolver: StaticSecretResolver(), now: Self.now)
         let stats = [Self.id("openai:a"): UsageStats(cooldownUntil: Self.now + 30_000, cooldownReason: .rateLimit, cooldownModel: "gpt-b")]
         let availability = view.availability(stats: stats, now: Self.now)

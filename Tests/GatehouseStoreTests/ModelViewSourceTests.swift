@@ -15,7 +15,7 @@ extension StoreTests {
 
         func build(_ home: GatehouseHome, generation: UInt64 = 1) -> ModelViewSource.Built {
             ModelViewSource.build(
-                agent: "main", generation: generation, home: home, providers: providers, environmentProfiles: [],
+                agent: "main", generation: generation, home: home, catalog: EncodedModelCatalog(providers: providers), environmentProfiles: [],
                 resolver: StaticSecretResolver(), now: WallClock.nowMillis())
         }
 

@@ -177,8 +177,4 @@ struct HealthBenchmark {
     }
 
     /// A line on standard error, so a long run shows where it is (and `--json` output stays clean).
-    private func progress(_ text: String) {
-        let line = "gatehouse-bench: " + text + "\n"
-        _ = line.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
-    }
 }

@@ -3,6 +3,7 @@
 //     swift run -c release --package-path Benchmarks gatehouse-bench store [--processes 4] [--ops 500] [--json]
 //     swift run -c release --package-path Benchmarks gatehouse-bench health [--profiles 20] [--iterations 100000] [--json]
 //     swift run -c release --package-path Benchmarks gatehouse-bench refresh [--processes 8] [--tasks 25] [--rounds 1] [--json]
+//     swift run -c release --package-path Benchmarks gatehouse-bench models [--providers 40] [--models 1000] [--agents 10] [--json]
 //
 // `store-worker` and `refresh-worker` are the hidden subcommands `store` and `refresh` start their
 // child processes with.
@@ -33,6 +34,7 @@ let usage = """
     usage: gatehouse-bench store [--processes 4] [--ops 500] [--tasks 8] [--json]
            gatehouse-bench health [--profiles 20] [--iterations 100000] [--json]
            gatehouse-bench refresh [--processes 8] [--tasks 25] [--rounds 1] [--cached-calls 10000] [--mock PATH] [--json]
+           gatehouse-bench models [--providers 40] [--models 1000] [--agents 10] [--iterations 100000] [--requests 2000] [--edits 20] [--gateway PATH] [--json]
 
     store   lock and store throughput: sequential, concurrent tasks, and contending processes
             (default backoff and 5 ms initial backoff), with lost-update check.
@@ -40,6 +42,8 @@ let usage = """
             HealthRecorder.markUsed/markGood/markFailure (no disk on the request path), flush().
     refresh the OAuth refresh stampede against gatehouse-mock-upstream: P processes x T tasks need a
             token whose access token has expired; exactly one refresh per round, no invalid_grant.
+    models  model listing on a 40-provider, 1,000-model, 10-agent fixture: cold builds, the in-process
+            lookup, GET /v1/models of a real gateway, and the time from an outside edit to the new answer.
     See Benchmarks/README.md.
     """
 
@@ -69,6 +73,10 @@ do {
         let report = try await RefreshBenchmark(options: options, commandLine: commandLine).run()
         printReport(text: report.text, json: report.json, asJSON: options.json)
         if !report.passed { exit(2) }
+    case "models":
+        let options = try ModelsBenchmark.Options(arguments: Array(arguments.dropFirst()))
+        let report = try await ModelsBenchmark(options: options, commandLine: commandLine).run()
+        printReport(text: report.text, json: report.json, asJSON: options.json)
     case RefreshWorker.command:
         let worker = try RefreshWorker(arguments: Array(arguments.dropFirst()))
         let goAt = try worker.waitForStartSignal()

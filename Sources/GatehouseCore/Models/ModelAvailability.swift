@@ -34,34 +34,55 @@ public struct ProviderAvailability: Sendable {
 }
 
 extension PreparedModelView.Provider {
-    /// The provider's availability at `now` given the agent's health statistics.
+    /// The provider's availability at `now` given the agent's health statistics. Runs on every read
+    /// of the list: one pass over the provider's profiles, no allocation unless a model has a window
+    /// of its own.
     public func availability(stats: [ProfileID: UsageStats], now: Int64) -> ProviderAvailability {
-        let live = members.filter { ($0.usableUntil ?? .max) > now }
-        if live.isEmpty {
-            return ProviderAvailability(base: needsCredential ? .missingAuth : .available, exceptions: [:])
+        var anyLive = false
+        var earliest: HealthWindow?
+        var available = false
+        var scopedModels: [String] = []
+        for member in members where (member.usableUntil ?? .max) > now {
+            anyLive = true
+            guard let entry = stats[member.id] else {
+                available = true
+                continue
+            }
+            if let model = entry.cooldownModel, (entry.cooldownUntil ?? .min) > now, !scopedModels.contains(model) {
+                scopedModels.append(model)
+            }
+            guard !available else { continue }
+            if let window = entry.activeWindow(model: nil, now: now, credentialFingerprint: member.fingerprint) {
+                if earliest.map({ window.until < $0.until }) ?? true { earliest = window }
+            } else {
+                available = true
+            }
         }
-        let base = Self.availability(of: live, model: nil, stats: stats, now: now)
+        guard anyLive else { return ProviderAvailability(base: needsCredential ? .missingAuth : .available, exceptions: [:]) }
+        let base = available ? .available : Self.unavailable(earliest)
         var exceptions: [String: ModelAvailability] = [:]
-        for member in live {
-            guard let model = stats[member.id]?.cooldownModel, exceptions[model] == nil else { continue }
-            let specific = Self.availability(of: live, model: model, stats: stats, now: now)
+        for model in scopedModels {
+            let specific = availability(of: model, stats: stats, now: now)
             if specific != base { exceptions[model] = specific }
         }
         return ProviderAvailability(base: base, exceptions: exceptions)
     }
 
-    private static func availability(of members: [PreparedModelView.Member], model: String?, stats: [ProfileID: UsageStats], now: Int64)
-        -> ModelAvailability
-    {
+    /// The availability of one model (counting windows recorded for that model alone).
+    private func availability(of model: String, stats: [ProfileID: UsageStats], now: Int64) -> ModelAvailability {
         var earliest: HealthWindow?
-        for member in members {
+        for member in members where (member.usableUntil ?? .max) > now {
             guard let window = stats[member.id]?.activeWindow(model: model, now: now, credentialFingerprint: member.fingerprint) else {
                 return .available
             }
             if earliest.map({ window.until < $0.until }) ?? true { earliest = window }
         }
-        guard let earliest else { return .available }
-        return ModelAvailability(available: false, reason: earliest.kind == .disabled ? .disabled : .cooldown, until: earliest.until)
+        return Self.unavailable(earliest)
+    }
+
+    private static func unavailable(_ window: HealthWindow?) -> ModelAvailability {
+        guard let window else { return .available }
+        return ModelAvailability(available: false, reason: window.kind == .disabled ? .disabled : .cooldown, until: window.until)
     }
 }
 
@@ -81,30 +102,30 @@ extension PreparedModelView {
         append(#"{"object":"list","data":["#)
         var first = true
         for (provider, now) in zip(providers, availability) where all || provider.hasAuth {
+            let baseSuffix = Self.suffix(now.base)
             for (model, entry) in zip(provider.models, provider.encodedEntries) {
                 if !first { bytes.append(UInt8(ascii: ",")) }
                 first = false
                 bytes.append(contentsOf: entry)
-                let state = now.of(model: model.id)
-                if state.available {
-                    append(#","available":true}"#)
-                    continue
+                if !now.exceptions.isEmpty, let exception = now.exceptions[model.id] {
+                    bytes.append(contentsOf: Self.suffix(exception))
+                } else {
+                    bytes.append(contentsOf: baseSuffix)
                 }
-                append(#","available":false"#)
-                if let reason = state.reason {
-                    append(#","unavailableReason":""#)
-                    bytes.append(contentsOf: reason.rawValue.utf8)
-                    bytes.append(UInt8(ascii: "\""))
-                }
-                if let until = state.until {
-                    append(#","unavailableUntil":""#)
-                    bytes.append(contentsOf: ISO8601.format(millis: until).utf8)
-                    bytes.append(UInt8(ascii: "\""))
-                }
-                bytes.append(UInt8(ascii: "}"))
             }
         }
         append("]}")
         return bytes
+    }
+
+    private static let availableSuffix = Array(#","available":true}"#.utf8)
+
+    /// The availability fields of a list entry and its closing brace.
+    static func suffix(_ state: ModelAvailability) -> [UInt8] {
+        if state.available { return availableSuffix }
+        var text = #","available":false"#
+        if let reason = state.reason { text += #","unavailableReason":""# + reason.rawValue + "\"" }
+        if let until = state.until { text += #","unavailableUntil":""# + ISO8601.format(millis: until) + "\"" }
+        return Array((text + "}").utf8)
     }
 }

@@ -49,13 +49,13 @@ public struct PreparedModelView: Sendable {
     /// The number of models over all providers.
     public var modelCount: Int { providers.reduce(0) { $0 + $1.models.count } }
 
-    /// Builds the view of `agent` from the providers of the configuration and the agent's profiles.
+    /// Builds the view of `agent` from the configuration's catalog and the agent's profiles.
     /// - Parameters:
     ///   - profiles: the agent's stored profiles.
     ///   - environmentProfiles: the `<provider>:env` profiles of keys in the environment.
     ///   - now: eligibility is decided at this time; a token that expires later is kept with its end.
     public static func build(
-        agent: String, generation: UInt64, providers: some Collection<ProviderDefinition>, profiles: [AuthProfile],
+        agent: String, generation: UInt64, catalog: EncodedModelCatalog, profiles: [AuthProfile],
         environmentProfiles: [AuthProfile], resolver: some SecretResolver, now: Int64
     ) -> PreparedModelView {
         var members: [String: [Member]] = [:]
@@ -68,8 +68,9 @@ public struct PreparedModelView: Sendable {
             if isEnvironment { fromEnvironment.insert(profile.provider) } else { stored.insert(profile.provider) }
         }
         var result: [Provider] = []
-        result.reserveCapacity(providers.count)
-        for provider in providers.sorted(by: { $0.id < $1.id }) {
+        result.reserveCapacity(catalog.providers.count)
+        for entry in catalog.providers {
+            let provider = entry.definition
             let readiness: Readiness =
                 if stored.contains(provider.id) { .profile }
                 else if fromEnvironment.contains(provider.id) { .environment }
@@ -78,7 +79,7 @@ public struct PreparedModelView: Sendable {
             result.append(
                 Provider(
                     id: provider.id, readiness: readiness, needsCredential: provider.needsCredential, members: members[provider.id] ?? [],
-                    models: provider.models, encodedEntries: provider.models.map { encodeEntry(provider: provider.id, model: $0) }))
+                    models: provider.models, encodedEntries: entry.encodedEntries))
         }
         return PreparedModelView(agent: agent, generation: generation, providers: result)
     }
@@ -99,6 +100,23 @@ public struct PreparedModelView: Sendable {
             bytes.append(contentsOf: JSONValue.int(Int64(window)).serialized(pretty: false))
         }
         return bytes
+    }
+}
+
+/// The configuration's providers in id order with every model's list entry encoded: the part of a
+/// model view that is the same for every agent, made once per configuration.
+public struct EncodedModelCatalog: Sendable {
+    public struct Provider: Sendable {
+        public var definition: ProviderDefinition
+        public var encodedEntries: [[UInt8]]
+    }
+
+    public var providers: [Provider]
+
+    public init(providers: some Collection<ProviderDefinition>) {
+        self.providers = providers.sorted { $0.id < $1.id }.map { provider in
+            Provider(definition: provider, encodedEntries: provider.models.map { PreparedModelView.encodeEntry(provider: provider.id, model: $0) })
+        }
     }
 }
 

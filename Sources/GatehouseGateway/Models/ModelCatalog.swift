@@ -114,7 +114,7 @@ final class ModelCatalog: Sendable {
         let generation = registry.beginBuild()
         let snapshot = state.current
         let built = ModelViewSource.build(
-            agent: agent, generation: generation, home: state.home, providers: snapshot.providers.values,
+            agent: agent, generation: generation, home: state.home, catalog: snapshot.modelCatalog,
             environmentProfiles: snapshot.environmentProfiles, resolver: snapshot.resolver, now: WallClock.nowMillis())
         knownDigests.withLock { $0[state.home.authProfilesPath(agent)] = built.profilesDigest }
         let published = registry.publish(agent, generation: generation, result: built.result, reason: reasons.first ?? .startup)

@@ -15,10 +15,11 @@ struct ModelViewService: Service {
         // Subscribe before the first build, so nothing that happens during it is missed.
         let health = catalog.state.events.subscribe()
         let writes = StoreWriteJournal.shared.subscribe()
+        // Built before the watcher starts: its first look at the files then finds what the builds read.
+        catalog.rebuildAll(reason: .startup)
         await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask {
-                    catalog.rebuildAll(reason: .startup)
                     while !Task.isCancelled {
                         await catalog.rebuildSignal.wait(timeout: .seconds(3600))
                         catalog.rebuildPending()

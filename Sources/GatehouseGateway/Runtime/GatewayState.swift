@@ -10,6 +10,8 @@ final class GatewayState: Sendable {
     struct Snapshot: Sendable {
         var configuration: GatehouseConfiguration
         var providers: [String: ProviderDefinition]
+        /// The providers' model list entries, encoded once for every agent's model view.
+        var modelCatalog: EncodedModelCatalog
         /// `<provider>:env` profiles for keys in the environment.
         var environmentProfiles: [AuthProfile]
         var resolver: EnvironmentSecretResolver
@@ -40,7 +42,8 @@ final class GatewayState: Sendable {
         let resolver = EnvironmentSecretResolver(environment: environment, baseDirectory: home.path)
         let environmentProfiles = AuthProfile.environmentProfiles(of: providers.values, using: resolver)
         return Snapshot(
-            configuration: configuration, providers: providers, environmentProfiles: environmentProfiles, resolver: resolver,
+            configuration: configuration, providers: providers, modelCatalog: EncodedModelCatalog(providers: providers.values),
+            environmentProfiles: environmentProfiles, resolver: resolver,
             policy: CooldownPolicy(configuration.auth.cooldowns))
     }
 

@@ -11,7 +11,7 @@ public enum ModelViewSource {
 
     /// Reads `auth-profiles.json` of `agent` once and builds the view from it.
     public static func build(
-        agent: String, generation: UInt64, home: GatehouseHome, providers: some Collection<ProviderDefinition>,
+        agent: String, generation: UInt64, home: GatehouseHome, catalog: EncodedModelCatalog,
         environmentProfiles: [AuthProfile], resolver: some SecretResolver, now: Int64
     ) -> Built {
         let path = home.authProfilesPath(agent)
@@ -29,7 +29,7 @@ public enum ModelViewSource {
             return Built(result: .failure(ModelViewError(message: error.message)), profilesDigest: digest)
         }
         let view = PreparedModelView.build(
-            agent: agent, generation: generation, providers: providers, profiles: document.sortedProfiles,
+            agent: agent, generation: generation, catalog: catalog, profiles: document.sortedProfiles,
             environmentProfiles: environmentProfiles, resolver: resolver, now: now)
         return Built(result: .success(view), profilesDigest: digest)
     }

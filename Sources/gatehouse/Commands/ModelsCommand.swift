@@ -46,7 +46,7 @@ struct ModelsList: AsyncParsableCommand {
         }
         let now = WallClock.nowMillis()
         let built = ModelViewSource.build(
-            agent: context.agentID, generation: 0, home: context.home, providers: providers.values,
+            agent: context.agentID, generation: 0, home: context.home, catalog: EncodedModelCatalog(providers: providers.values),
             environmentProfiles: context.environmentProfiles(), resolver: context.resolver, now: now)
         let view: PreparedModelView
         switch built.result {
