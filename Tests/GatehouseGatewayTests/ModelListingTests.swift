@@ -118,6 +118,37 @@ struct ModelListingTests {
         }
     }
 
+    @Test("The gateway's own write of a credential (an OAuth refresh) rebuilds once as `credentials`, never as an outside edit")
+    func ownCredentialWrite() async throws {
+        try await withListingWorld(extraProviders: [:]) { world in
+            let account = try await world.mock.account(email: "me@example.com")
+            try await world.mock.setKeyBehaviour(account.access, ["reject": true])
+            let login: JSONValue = [
+                "access": .string(account.access), "refresh": .string(account.refresh), "expires": .int(nowMillis() + 3_600_000),
+            ]
+            // The world's openai entry plus the mock's token endpoint.
+            var config = try #require(world.readJSON(world.gatehouseHome.configurationPath))
+            if case .object(var root) = config, case .object(var providers)? = root["providers"], case .object(var openai)? = providers["openai"] {
+                openai["oauth"] = ["tokenUrl": .string(world.mock.baseURL + "/oauth/token"), "clientId": "gatehouse-test", "encoding": "form"]
+                providers["openai"] = .object(openai)
+                root["providers"] = .object(providers)
+                config = .object(root)
+            }
+            try AtomicFile.write(config.serialized(), to: world.gatehouseHome.configurationPath)
+            try await world.cli(["auth", "add", "openai", "--name", "me", "--oauth-json", "-"], stdin: login.serializedString(pretty: false))
+            try await GatewayProcess.with(home: world.home) { gateway in
+                let answer = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o"))
+                #expect(answer.status == 200, "\(answer.body)")
+                #expect(try await world.mock.counters()["oauth.refresh"] == 1)
+                #expect(await eventually { builds(gateway, agent: "main", reason: .credentials) == 1 }, "\(builds(gateway))")
+                try await Task.sleep(for: .milliseconds(300))
+                #expect(builds(gateway, agent: "main", reason: .credentials) == 1, "\(builds(gateway))")
+                #expect(builds(gateway, agent: "main", reason: .externalEdit) == 0, "its own write looked like an outside edit: \(builds(gateway))")
+                #expect(try await entry(gateway, "openai/gpt-4o")?["available"] == true)
+            }
+        }
+    }
+
     @Test("Each agent sees its own list, each from the view prepared for it at start")
     func perAgent() async throws {
         try await withListingWorld { world in
