@@ -27,19 +27,13 @@ struct HealthBenchmark {
         static let usage = "usage: gatehouse-bench health [--profiles 20] [--iterations 100000] [--json]"
 
         init(arguments: [String]) throws {
-            var rest = arguments[...]
-            func count(_ flag: String, minimum: Int) throws -> Int {
-                guard let text = rest.popFirst(), let value = Int(text), value >= minimum else {
-                    throw BenchError("\(flag) needs a whole number of at least \(minimum)\n\(Self.usage)")
-                }
-                return value
-            }
-            while let argument = rest.popFirst() {
+            var rest = BenchArguments(arguments, usage: Self.usage)
+            while let argument = rest.next() {
                 switch argument {
-                case "--profiles": profiles = try count(argument, minimum: 4)
-                case "--iterations": iterations = try count(argument, minimum: 100)
+                case "--profiles": profiles = try rest.count(argument, minimum: 4)
+                case "--iterations": iterations = try rest.count(argument, minimum: 100)
                 case "--json": json = true
-                default: throw BenchError("unknown argument '\(argument)'\n\(Self.usage)")
+                default: throw rest.unknown(argument)
                 }
             }
         }

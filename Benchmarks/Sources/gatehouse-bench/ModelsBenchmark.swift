@@ -35,27 +35,20 @@ struct ModelsBenchmark {
             "usage: gatehouse-bench models [--providers 40] [--models 1000] [--agents 10] [--iterations 100000] [--builds 200] [--requests 2000] [--edits 20] [--gateway PATH] [--json]"
 
         init(arguments: [String]) throws {
-            var rest = arguments[...]
-            func count(_ flag: String, minimum: Int) throws -> Int {
-                guard let text = rest.popFirst(), let value = Int(text), value >= minimum else {
-                    throw BenchError("\(flag) needs a whole number of at least \(minimum)\n\(Self.usage)")
-                }
-                return value
-            }
-            while let argument = rest.popFirst() {
+            var rest = BenchArguments(arguments, usage: Self.usage)
+            while let argument = rest.next() {
                 switch argument {
-                case "--providers": providers = try count(argument, minimum: 4)
-                case "--models": models = try count(argument, minimum: 4)
-                case "--agents": agents = try count(argument, minimum: 2)
-                case "--iterations": iterations = try count(argument, minimum: 100)
-                case "--builds": builds = try count(argument, minimum: 10)
-                case "--requests": requests = try count(argument, minimum: 10)
-                case "--edits": edits = try count(argument, minimum: 2)
+                case "--providers": providers = try rest.count(argument, minimum: 4)
+                case "--models": models = try rest.count(argument, minimum: 4)
+                case "--agents": agents = try rest.count(argument, minimum: 2)
+                case "--iterations": iterations = try rest.count(argument, minimum: 100)
+                case "--builds": builds = try rest.count(argument, minimum: 10)
+                case "--requests": requests = try rest.count(argument, minimum: 10)
+                case "--edits": edits = try rest.count(argument, minimum: 2)
                 case "--gateway":
-                    guard let path = rest.popFirst() else { throw BenchError("--gateway needs a path\n\(Self.usage)") }
-                    gateway = path
+                    gateway = try rest.path(argument)
                 case "--json": json = true
-                default: throw BenchError("unknown argument '\(argument)'\n\(Self.usage)")
+                default: throw rest.unknown(argument)
                 }
             }
         }

@@ -36,24 +36,17 @@ struct RefreshBenchmark {
             "usage: gatehouse-bench refresh [--processes 8] [--tasks 25] [--rounds 1] [--cached-calls 10000] [--mock PATH] [--json]"
 
         init(arguments: [String]) throws {
-            var rest = arguments[...]
-            func count(_ flag: String) throws -> Int {
-                guard let text = rest.popFirst(), let value = Int(text), value >= 1 else {
-                    throw BenchError("\(flag) needs a whole number of at least 1\n\(Self.usage)")
-                }
-                return value
-            }
-            while let argument = rest.popFirst() {
+            var rest = BenchArguments(arguments, usage: Self.usage)
+            while let argument = rest.next() {
                 switch argument {
-                case "--processes": processes = try count(argument)
-                case "--tasks": tasks = try count(argument)
-                case "--rounds": rounds = try count(argument)
-                case "--cached-calls": cachedCalls = try count(argument)
+                case "--processes": processes = try rest.count(argument)
+                case "--tasks": tasks = try rest.count(argument)
+                case "--rounds": rounds = try rest.count(argument)
+                case "--cached-calls": cachedCalls = try rest.count(argument)
                 case "--mock":
-                    guard let path = rest.popFirst() else { throw BenchError("--mock needs a path\n\(Self.usage)") }
-                    mock = path
+                    mock = try rest.path(argument)
                 case "--json": json = true
-                default: throw BenchError("unknown argument '\(argument)'\n\(Self.usage)")
+                default: throw rest.unknown(argument)
                 }
             }
         }

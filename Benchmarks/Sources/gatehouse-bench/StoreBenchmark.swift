@@ -30,20 +30,14 @@ struct StoreBenchmark {
         static let usage = "usage: gatehouse-bench store [--processes 4] [--ops 500] [--tasks 8] [--json]"
 
         init(arguments: [String]) throws {
-            var rest = arguments[...]
-            func count(_ flag: String) throws -> Int {
-                guard let text = rest.popFirst(), let value = Int(text), value >= 1 else {
-                    throw BenchError("\(flag) needs a whole number of at least 1\n\(Self.usage)")
-                }
-                return value
-            }
-            while let argument = rest.popFirst() {
+            var rest = BenchArguments(arguments, usage: Self.usage)
+            while let argument = rest.next() {
                 switch argument {
-                case "--processes": processes = try count(argument)
-                case "--ops": ops = try count(argument)
-                case "--tasks": tasks = try count(argument)
+                case "--processes": processes = try rest.count(argument)
+                case "--ops": ops = try rest.count(argument)
+                case "--tasks": tasks = try rest.count(argument)
                 case "--json": json = true
-                default: throw BenchError("unknown argument '\(argument)'\n\(Self.usage)")
+                default: throw rest.unknown(argument)
                 }
             }
         }
