@@ -148,7 +148,8 @@ let package = Package(
         .testTarget(
             name: "GatehouseGatewayTests",
             dependencies: [
-                "GatehouseCore", "GatehouseStore", "GatehouseTestSupport", "gatehouse", "gatehouse-mock-upstream",
+                "GatehouseCore", "GatehouseStore", "GatehouseGateway", "GatehouseTestSupport", "gatehouse", "gatehouse-mock-upstream",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
