@@ -164,10 +164,12 @@ struct ProxyEngine: Sendable {
             headers.add(name: "anthropic-version", value: "2023-06-01")
         }
         let url: UpstreamURL
-        do {
-            url = try UpstreamURL(Self.trimmingSlash(provider.baseURL) + (api == .anthropicMessages ? "/v1/messages" : "/chat/completions"))
-        } catch {
+        switch snapshot.upstreamURLs[providerID] {
+        case .success(let parsed): url = parsed
+        case .failure(let error):
             throw WireError(status: .internalServerError, kind: .upstream, message: "provider \(providerID) has an unusable baseUrl: \(error)")
+        case nil:
+            throw WireError(status: .internalServerError, kind: .upstream, message: "provider \(providerID) has no baseUrl")
         }
         // Cancelled when the client hangs up.
         let cancellation = connections.cancellation(for: channel)
@@ -199,7 +201,8 @@ struct ProxyEngine: Sendable {
                 var attemptHeaders = headers
                 for (name, value) in credential.headers { attemptHeaders.replaceOrAdd(name: name, value: value) }
                 runtime.recorder.markUsed(profile.id)
-                let fingerprint = Fingerprint.of(credential.secret)
+                // Only failures record the fingerprint: it is not worked out for every request.
+                let secret = credential.secret
                 let response: UpstreamResponse
                 do {
                     response = try await upstream.execute(
@@ -213,7 +216,7 @@ struct ProxyEngine: Sendable {
                     let failure = (error as? UpstreamError)?.transportFailure ?? .connectionRefused
                     runtime.recorder.markFailure(
                         profile.id, model: modelID, classification: FailureClassifier.classify(.transport(failure), now: WallClock.nowMillis()),
-                        credentialFingerprint: fingerprint)
+                        credentialFingerprint: Fingerprint.of(secret))
                     lastTransport = "\(profile.id): \(error)"
                     break attempt
                 }
@@ -222,7 +225,7 @@ struct ProxyEngine: Sendable {
                     log.status = status
                     await applyPin(plan.pinAction, chosen: profile.id, runtime: runtime, session: session)
                     return relay(
-                        response, api: api, profile: profile.id, model: modelID, fingerprint: fingerprint, runtime: runtime, requestID: requestID,
+                        response, api: api, profile: profile.id, model: modelID, secret: secret, runtime: runtime, requestID: requestID,
                         attempts: log.attempts)
                 }
                 // An error answer: read a bounded prefix to classify it.
@@ -247,7 +250,7 @@ struct ProxyEngine: Sendable {
                         lastTransport = "\(profile.id): \(error)"
                     }
                 }
-                runtime.recorder.markFailure(profile.id, model: modelID, classification: classification, credentialFingerprint: fingerprint)
+                runtime.recorder.markFailure(profile.id, model: modelID, classification: classification, credentialFingerprint: Fingerprint.of(secret))
                 lastFailure = (status, response.headers, errorBody)
                 break attempt
             }
@@ -312,7 +315,7 @@ struct ProxyEngine: Sendable {
     /// Streams the upstream answer to the client as it arrives. An answer that is complete already
     /// (a plain answer usually is, by the time its head is read) goes out in one write.
     private func relay(
-        _ response: UpstreamResponse, api: WireAPI, profile: ProfileID, model: String, fingerprint: String, runtime: AgentRuntime,
+        _ response: UpstreamResponse, api: WireAPI, profile: ProfileID, model: String, secret: String, runtime: AgentRuntime,
         requestID: String, attempts: Int
     ) -> Response {
         let fields = Self.answerHeaders(response.headers, profile: profile, requestID: requestID, attempts: attempts)
@@ -343,7 +346,7 @@ struct ProxyEngine: Sendable {
                     } catch {
                         // The upstream cut the answer: the client must see an error, not a clean end.
                         recorder.markFailure(
-                            profile, model: model, classification: FailureClassification(reason: .timeout), credentialFingerprint: fingerprint)
+                            profile, model: model, classification: FailureClassification(reason: .timeout), credentialFingerprint: Fingerprint.of(secret))
                         logger.warning("upstream cut the answer", metadata: ["request.id": "\(requestID)", "auth.profile": "\(profile)", "error": "\(error)"])
                         if isEventStream {
                             try await writer.write(WireError.streamCutEvent(for: api, message: "the upstream connection ended in the middle of the answer"))
@@ -364,7 +367,7 @@ struct ProxyEngine: Sendable {
                 if sawEnd {
                     recorder.markGood(profile, model: model)
                 } else {
-                    recorder.markFailure(profile, model: model, classification: FailureClassification(reason: .timeout), credentialFingerprint: fingerprint)
+                    recorder.markFailure(profile, model: model, classification: FailureClassification(reason: .timeout), credentialFingerprint: Fingerprint.of(secret))
                     try await writer.write(WireError.streamCutEvent(for: api, message: "the upstream stream ended without its final event"))
                 }
                 try await writer.finish(nil)
@@ -425,10 +428,13 @@ struct ProxyEngine: Sendable {
             message: "every credential of \(provider) is cooling down: \(summary)", retryAfterSeconds: retry, details: ["profiles": .array(list)])
     }
 
-    private static func trimmingSlash(_ url: String) -> String {
-        var url = url
-        while url.hasSuffix("/") { url.removeLast() }
-        return url
+    /// Where a provider's requests go: its base URL and the wire format's path.
+    static func upstreamURL(of provider: ProviderDefinition) -> Result<UpstreamURL, UpstreamError> {
+        var base = provider.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        return Result { () throws(UpstreamError) in
+            try UpstreamURL(base + (provider.api == .anthropicMessages ? "/v1/messages" : "/chat/completions"))
+        }
     }
 }
 
@@ -446,14 +452,14 @@ struct RequestLog {
 
     func emit(_ logger: Logger, duration: Duration) {
         var metadata: Logger.Metadata = [
-            "request.id": "\(requestID)", "wire": "\(api.rawValue)", "status": "\(status)", "attempts": "\(attempts)",
-            "duration.ms": "\(String(format: duration))",
+            "request.id": .string(requestID), "wire": .string(api.rawValue), "status": .string(Swift.String(status)),
+            "attempts": .string(Swift.String(attempts)), "duration.ms": .string(String(format: duration)),
         ]
-        if let agent { metadata["agent"] = "\(agent)" }
-        if let provider { metadata["provider"] = "\(provider)" }
-        if let model { metadata["model"] = "\(model)" }
-        if let profile { metadata["auth.profile"] = "\(profile)" }
-        if let error { metadata["error"] = "\(error)" }
+        if let agent { metadata["agent"] = .string(agent) }
+        if let provider { metadata["provider"] = .string(provider) }
+        if let model { metadata["model"] = .string(model) }
+        if let profile { metadata["auth.profile"] = .string(profile) }
+        if let error { metadata["error"] = .string(error) }
         logger.info("request", metadata: metadata)
     }
 
