@@ -2,8 +2,6 @@ import ArgumentParser
 import GatehouseGateway
 import GatehouseStore
 import Logging
-import NIOCore
-import NIOPosix
 
 /// `gatehouse gateway`.
 struct GatewayCommand: AsyncParsableCommand {
@@ -31,7 +29,7 @@ struct GatewayCommand: AsyncParsableCommand {
     func run() async throws {
         // Swift concurrency runs on the server's event loops: a request's tasks stay on the thread of
         // its connection instead of hopping between a separate thread pool and the event loops.
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        EventLoopConcurrency.install()
         let context = try CommandContext(global, defaultLogLevel: .info)
         let home = context.home
         let gateway = Gateway(home: home, options: .init(bind: bind, port: port), environment: context.environment, logger: context.logger)
