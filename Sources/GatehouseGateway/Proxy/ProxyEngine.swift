@@ -397,8 +397,15 @@ struct ProxyEngine: Sendable {
     /// The headers of an answer to the client: the upstream's forwarded ones and the gateway's own.
     private static func answerHeaders(_ upstream: HTTPHeaders, profile: ProfileID?, requestID: String, attempts: Int) -> HTTPFields {
         var fields = HTTPFields()
-        for header in upstream where isForwardedResponseHeader(header.name.lowercased()) {
-            if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
+        fields.reserveCapacity(upstream.count + 3)
+        for header in upstream {
+            // Most upstreams send lowercase names: lowercase (a copy) only when needed.
+            let name = header.name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? header.name.lowercased() : header.name
+            if name == "content-type" {
+                fields.append(HTTPField(name: .contentType, value: header.value))
+            } else if isForwardedResponseHeader(name), let field = HTTPField.Name(name) {
+                fields.append(HTTPField(name: field, value: header.value))
+            }
         }
         if let profile { fields[.gatehouseProfile] = profile.description }
         fields[.gatehouseRequestID] = requestID

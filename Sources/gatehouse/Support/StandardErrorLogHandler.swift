@@ -45,12 +45,14 @@ struct StandardErrorLogHandler: LogHandler {
     }
 
     func log(event: LogEvent) {
-        var all = metadata
-        if let provided = metadataProvider?.get(), !provided.isEmpty {
-            all.merge(provided) { _, new in new }
-        }
-        if let explicit = event.metadata, !explicit.isEmpty {
-            all.merge(explicit) { _, new in new }
+        // The request line brings all its metadata: no merge (a copy of every entry) when there is
+        // nothing to merge it with.
+        var all = event.metadata ?? [:]
+        let provided = metadataProvider?.get() ?? [:]
+        if !metadata.isEmpty || !provided.isEmpty {
+            // Precedence as in StreamLogHandler: the handler's, then the provider's, then the event's.
+            let base = provided.isEmpty ? metadata : metadata.merging(provided) { _, new in new }
+            all = base.merging(all) { _, new in new }
         }
         if let error = event.error {
             all["error.message"] = "\(error)"
