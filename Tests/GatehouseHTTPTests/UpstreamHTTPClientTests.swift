@@ -172,7 +172,9 @@ struct UpstreamHTTPClientTests {
                 // A cancellation that came first: nothing is sent.
                 let early = UpstreamCancellation()
                 early.cancel()
-                await #expect(throws: CancellationError.self) { try await client.execute(try Self.chat(mock, key: "never"), cancellation: early) }
+                await #expect(throws: CancellationError.self) {
+                    try await client.execute(try Self.chat(mock, key: "never"), cancellation: early)
+                }
                 #expect(try await mock.counters()["chat.requests.never"] == nil)
 
                 // Task cancellation.
@@ -193,7 +195,8 @@ struct UpstreamHTTPClientTests {
         let port = channel.localAddress!.port!
         try await channel.close()
         try await Self.withClient { client in
-            let request = UpstreamRequest(url: try UpstreamURL("http://127.0.0.1:\(port)/v1/chat/completions"), body: [ByteBuffer(string: "{}")])
+            let request = UpstreamRequest(
+                url: try UpstreamURL("http://127.0.0.1:\(port)/v1/chat/completions"), body: [ByteBuffer(string: "{}")])
             let error = await #expect(throws: UpstreamError.self) { try await client.execute(request) }
             #expect(error?.code == .connectFailed)
             #expect(error?.transportFailure == .connectionRefused)

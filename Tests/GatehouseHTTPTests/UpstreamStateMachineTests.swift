@@ -99,7 +99,9 @@ import Testing
         #expect(pool.park("b2", id: 3, endpoint: endpoint, loop: loopB) == .close, "over the idle limit")
         #expect({ if case .connect = pool.lease(other, loop: loopA) { true } else { false } }(), "another endpoint has its own connections")
         #expect({ if case .use("a1") = pool.lease(endpoint, loop: loopA) { true } else { false } }())
-        #expect({ if case .use("b1") = pool.lease(endpoint, loop: loopA) { true } else { false } }(), "another loop's connection beats a new one")
+        #expect(
+            { if case .use("b1") = pool.lease(endpoint, loop: loopA) { true } else { false } }(),
+            "another loop's connection beats a new one")
         #expect(pool.park("a1", id: 1, endpoint: endpoint, loop: loopA) == .parked)
         let removed = pool.remove(id: 1, endpoint: endpoint)
         #expect(removed)

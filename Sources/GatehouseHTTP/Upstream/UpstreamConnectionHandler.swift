@@ -132,7 +132,8 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
         timer = nil
         if let exchange {
             self.exchange = nil
-            exchange.failed(failure ?? UpstreamError(.connectionClosed, "\(endpointName) closed the connection before the answer was complete"))
+            exchange.failed(
+                failure ?? UpstreamError(.connectionClosed, "\(endpointName) closed the connection before the answer was complete"))
         }
         if let connection {
             client.closed(connection)
@@ -189,13 +190,15 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
         case .awaitingHead(let since):
             let deadline = since + timeouts.firstByte
             guard now >= deadline else { return arm(min(deadline, nextTick)) }
-            fail(UpstreamError(.readTimeout, "\(endpointName) sent no answer within \(Self.describe(timeouts.firstByte))"), context: context)
+            fail(
+                UpstreamError(.readTimeout, "\(endpointName) sent no answer within \(Self.describe(timeouts.firstByte))"), context: context)
         case .streaming(let lastRead):
             if holdingRead { return arm(nextTick) }
             let deadline = lastRead + timeouts.idle
             guard now >= deadline else { return arm(min(deadline, nextTick)) }
             fail(
-                UpstreamError(.readTimeout, "\(endpointName) paused for more than \(Self.describe(timeouts.idle)) in the middle of the answer"),
+                UpstreamError(
+                    .readTimeout, "\(endpointName) paused for more than \(Self.describe(timeouts.idle)) in the middle of the answer"),
                 context: context)
         case .closed:
             break

@@ -98,7 +98,9 @@ public final class UpstreamHTTPClient: Sendable {
 
     // MARK: The pool
 
-    private func lease(_ endpoint: UpstreamURL.Endpoint, on loop: any EventLoop, fresh: Bool) async throws -> (UpstreamConnection, reused: Bool) {
+    private func lease(_ endpoint: UpstreamURL.Endpoint, on loop: any EventLoop, fresh: Bool) async throws -> (
+        UpstreamConnection, reused: Bool
+    ) {
         if !fresh {
             switch pool.withLock({ $0.lease(endpoint, loop: ObjectIdentifier(loop)) }) {
             case .use(let connection): return (connection, true)

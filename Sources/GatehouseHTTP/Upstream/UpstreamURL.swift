@@ -62,12 +62,16 @@ public struct UpstreamURL: Sendable, Hashable, CustomStringConvertible {
             host = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
             if !after.isEmpty {
-                guard after.first == ":", let value = Int(after.dropFirst()) else { throw UpstreamError(.invalidURL, "\(string): bad port") }
+                guard after.first == ":", let value = Int(after.dropFirst()) else {
+                    throw UpstreamError(.invalidURL, "\(string): bad port")
+                }
                 port = value
             }
         } else if let colon = authority.lastIndex(of: ":") {
             host = authority[..<colon]
-            guard let value = Int(authority[authority.index(after: colon)...]) else { throw UpstreamError(.invalidURL, "\(string): bad port") }
+            guard let value = Int(authority[authority.index(after: colon)...]) else {
+                throw UpstreamError(.invalidURL, "\(string): bad port")
+            }
             port = value
         } else {
             host = authority
