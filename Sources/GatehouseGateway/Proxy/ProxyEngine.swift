@@ -1,5 +1,5 @@
-import AsyncHTTPClient
 import GatehouseCore
+import GatehouseHTTP
 import GatehouseStore
 import HTTPTypes
 import Hummingbird
@@ -13,7 +13,7 @@ import Synchronization
 /// what happened.
 struct ProxyEngine: Sendable {
     let state: GatewayState
-    let upstream: UpstreamClient
+    let upstream: UpstreamHTTPClient
     let tokens: OAuthTokenManager
     let access: AccessControl
     let logger: Logger
@@ -26,6 +26,7 @@ struct ProxyEngine: Sendable {
         "anthropic-version", "anthropic-beta", "anthropic-dangerous-direct-browser-access", "openai-organization", "openai-project",
         "openai-beta", "x-stainless-retry-count", "accept", "idempotency-key",
     ]
+    private static let forwardedRequestFields: [(name: String, field: HTTPField.Name)] = forwardedRequestHeaders.map { ($0, HTTPField.Name($0)!) }
 
     /// Response headers that come back to the client.
     static func isForwardedResponseHeader(_ name: String) -> Bool {
@@ -39,18 +40,14 @@ struct ProxyEngine: Sendable {
     let connections = ClientConnections()
 
     func handle(_ request: Request, api: WireAPI, channel: any Channel) async -> Response {
-        await connections.run(on: channel) { await handle(request, api: api, connections: connections, channel: channel) }
-    }
-
-    private func handle(_ request: Request, api: WireAPI, connections: ClientConnections, channel: any Channel) async -> Response {
         let start = ContinuousClock.now
         let requestID = "gh-\(Self.requestPrefix)-\(Self.requestCounter.wrappingAdd(1, ordering: .relaxed).oldValue)"
         var log = RequestLog(requestID: requestID, api: api)
         let response: Response
         do {
             response = try await serve(request, api: api, requestID: requestID, channel: channel, log: &log)
-        } catch is CancellationError where Task.isCancelled {
-            // The client hung up: the upstream request was cancelled with this task.
+        } catch is CancellationError {
+            // The client hung up: its upstream request was cancelled.
             log.status = 499
             log.error = "the client closed the connection"
             response = WireError(status: .init(code: 499), kind: .upstream, message: "client closed request").response(for: api, requestID: requestID)
@@ -122,9 +119,12 @@ struct ProxyEngine: Sendable {
                 status: .badRequest, kind: .invalidRequest,
                 message: "provider \(providerID) speaks the \(provider.api.rawValue) format; send this request to \(route)")
         }
-        let upstreamBody = body.withUnsafeReadableBytes { bytes in
-            ByteBuffer(bytes: RequestBodyScan.replacingModel(in: bytes, range: scan.modelRange, with: modelID))
-        }
+        // The client's bytes go up as they came, around the provider's model id (no copy).
+        let upstreamBody = [
+            body.getSlice(at: body.readerIndex, length: scan.modelRange.lowerBound)!,
+            ByteBuffer(bytes: JSONValue.string(modelID).serialized(pretty: false)),
+            body.getSlice(at: body.readerIndex + scan.modelRange.upperBound, length: body.readableBytes - scan.modelRange.upperBound)!,
+        ]
 
         // Health and credentials as they are now.
         let (routingResult, routingChanged) = runtime.routing.currentNoting()
@@ -157,13 +157,22 @@ struct ProxyEngine: Sendable {
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "user-agent", value: "gatehouse")
-        for name in Self.forwardedRequestHeaders {
-            if let field = HTTPField.Name(name), let value = request.headers[field] { headers.add(name: name, value: value) }
+        for (name, field) in Self.forwardedRequestFields {
+            if let value = request.headers[field] { headers.add(name: name, value: value) }
         }
         if api == .anthropicMessages && !headers.contains(name: "anthropic-version") {
             headers.add(name: "anthropic-version", value: "2023-06-01")
         }
-        let url = Self.trimmingSlash(provider.baseURL) + (api == .anthropicMessages ? "/v1/messages" : "/chat/completions")
+        let url: UpstreamURL
+        switch snapshot.upstreamURLs[providerID] {
+        case .success(let parsed): url = parsed
+        case .failure(let error):
+            throw WireError(status: .internalServerError, kind: .upstream, message: "provider \(providerID) has an unusable baseUrl: \(error)")
+        case nil:
+            throw WireError(status: .internalServerError, kind: .upstream, message: "provider \(providerID) has no baseUrl")
+        }
+        // Cancelled when the client hangs up.
+        let cancellation = connections.cancellation(for: channel)
 
         var lastFailure: (status: Int, headers: HTTPHeaders, body: ByteBuffer)?
         var lastTransport: String?
@@ -192,17 +201,22 @@ struct ProxyEngine: Sendable {
                 var attemptHeaders = headers
                 for (name, value) in credential.headers { attemptHeaders.replaceOrAdd(name: name, value: value) }
                 runtime.recorder.markUsed(profile.id)
-                let fingerprint = Fingerprint.of(credential.secret)
-                let response: HTTPClientResponse
+                // Only failures record the fingerprint: it is not worked out for every request.
+                let secret = credential.secret
+                let response: UpstreamResponse
                 do {
-                    response = try await upstream.send(url: url, headers: attemptHeaders, body: upstreamBody)
+                    response = try await upstream.execute(
+                        UpstreamRequest(method: .POST, url: url, headers: attemptHeaders, body: upstreamBody), on: channel.eventLoop,
+                        cancellation: cancellation)
+                } catch is CancellationError {
+                    throw CancellationError()
                 } catch where Task.isCancelled {
                     throw CancellationError()
                 } catch {
-                    let failure = (error as? HTTPClientError)?.transportFailure ?? .connectionRefused
+                    let failure = (error as? UpstreamError)?.transportFailure ?? .connectionRefused
                     runtime.recorder.markFailure(
                         profile.id, model: modelID, classification: FailureClassifier.classify(.transport(failure), now: WallClock.nowMillis()),
-                        credentialFingerprint: fingerprint)
+                        credentialFingerprint: Fingerprint.of(secret))
                     lastTransport = "\(profile.id): \(error)"
                     break attempt
                 }
@@ -211,11 +225,12 @@ struct ProxyEngine: Sendable {
                     log.status = status
                     await applyPin(plan.pinAction, chosen: profile.id, runtime: runtime, session: session)
                     return relay(
-                        response, api: api, profile: profile.id, model: modelID, fingerprint: fingerprint, runtime: runtime, requestID: requestID,
-                        attempts: log.attempts, channel: channel)
+                        response, api: api, profile: profile.id, model: modelID, secret: secret, runtime: runtime, requestID: requestID,
+                        attempts: log.attempts)
                 }
                 // An error answer: read a bounded prefix to classify it.
-                let errorBody = try await Self.collectPrefix(response.body, limit: 64 * 1024)
+                let errorBody = await response.body.collectPrefix(limit: 64 * 1024)
+                if cancellation.isCancelled { throw CancellationError() }
                 let text = String(buffer: errorBody)
                 let classification = FailureClassifier.classify(
                     .http(status: status, headers: response.headers.map { ($0.name, $0.value) }, body: text), now: WallClock.nowMillis())
@@ -235,7 +250,7 @@ struct ProxyEngine: Sendable {
                         lastTransport = "\(profile.id): \(error)"
                     }
                 }
-                runtime.recorder.markFailure(profile.id, model: modelID, classification: classification, credentialFingerprint: fingerprint)
+                runtime.recorder.markFailure(profile.id, model: modelID, classification: classification, credentialFingerprint: Fingerprint.of(secret))
                 lastFailure = (status, response.headers, errorBody)
                 break attempt
             }
@@ -297,23 +312,28 @@ struct ProxyEngine: Sendable {
         }
     }
 
-    /// Streams the upstream answer to the client as it arrives.
+    /// Streams the upstream answer to the client as it arrives. An answer that is complete already
+    /// (a plain answer usually is, by the time its head is read) goes out in one write.
     private func relay(
-        _ response: HTTPClientResponse, api: WireAPI, profile: ProfileID, model: String, fingerprint: String, runtime: AgentRuntime,
-        requestID: String, attempts: Int, channel: any Channel
+        _ response: UpstreamResponse, api: WireAPI, profile: ProfileID, model: String, secret: String, runtime: AgentRuntime,
+        requestID: String, attempts: Int
     ) -> Response {
         let fields = Self.answerHeaders(response.headers, profile: profile, requestID: requestID, attempts: attempts)
         let isEventStream = response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true
-        let upstreamBody = response.body
+        let status = HTTPResponse.Status(code: Int(response.status.code))
         let recorder = runtime.recorder
+        if !isEventStream, let complete = response.body.takeIfComplete() {
+            recorder.markGood(profile, model: model)
+            return Response(status: status, headers: fields, body: .init(byteBuffer: complete))
+        }
+        let upstreamBody = response.body
         let logger = self.logger
-        let connections = self.connections
+        let contentLength = isEventStream ? nil : response.headers.first(name: "content-length").flatMap { Int($0) }
         return Response(
-            status: .init(code: Int(response.status.code)), headers: fields,
-            body: ResponseBody { writer in
-                // Waiting for the next piece ends when the client hangs up.
-                let reader = UpstreamReader(upstreamBody)
-                var iterator = StreamIterator(reader: reader, connections: connections, channel: channel, watchHangUp: isEventStream)
+            status: status, headers: fields,
+            body: ResponseBody(contentLength: contentLength) { writer in
+                // A client that hangs up cancels the upstream request: the wait for the next piece ends.
+                var iterator = upstreamBody.makeAsyncIterator()
                 var sawEnd = !isEventStream
                 var tail: [UInt8] = []
                 while true {
@@ -326,7 +346,7 @@ struct ProxyEngine: Sendable {
                     } catch {
                         // The upstream cut the answer: the client must see an error, not a clean end.
                         recorder.markFailure(
-                            profile, model: model, classification: FailureClassification(reason: .timeout), credentialFingerprint: fingerprint)
+                            profile, model: model, classification: FailureClassification(reason: .timeout), credentialFingerprint: Fingerprint.of(secret))
                         logger.warning("upstream cut the answer", metadata: ["request.id": "\(requestID)", "auth.profile": "\(profile)", "error": "\(error)"])
                         if isEventStream {
                             try await writer.write(WireError.streamCutEvent(for: api, message: "the upstream connection ended in the middle of the answer"))
@@ -337,12 +357,17 @@ struct ProxyEngine: Sendable {
                     }
                     guard let chunk else { break }
                     if isEventStream && !sawEnd { sawEnd = Self.containsStreamEnd(chunk, api: api, tail: &tail) }
-                    try await writer.write(chunk)
+                    do {
+                        try await writer.write(chunk)
+                    } catch {
+                        upstreamBody.cancel()
+                        throw error
+                    }
                 }
                 if sawEnd {
                     recorder.markGood(profile, model: model)
                 } else {
-                    recorder.markFailure(profile, model: model, classification: FailureClassification(reason: .timeout), credentialFingerprint: fingerprint)
+                    recorder.markFailure(profile, model: model, classification: FailureClassification(reason: .timeout), credentialFingerprint: Fingerprint.of(secret))
                     try await writer.write(WireError.streamCutEvent(for: api, message: "the upstream stream ended without its final event"))
                 }
                 try await writer.finish(nil)
@@ -372,28 +397,20 @@ struct ProxyEngine: Sendable {
     /// The headers of an answer to the client: the upstream's forwarded ones and the gateway's own.
     private static func answerHeaders(_ upstream: HTTPHeaders, profile: ProfileID?, requestID: String, attempts: Int) -> HTTPFields {
         var fields = HTTPFields()
-        for header in upstream where isForwardedResponseHeader(header.name.lowercased()) {
-            if let name = HTTPField.Name(header.name) { fields.append(HTTPField(name: name, value: header.value)) }
+        fields.reserveCapacity(upstream.count + 3)
+        for header in upstream {
+            // Most upstreams send lowercase names: lowercase (a copy) only when needed.
+            let name = header.name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? header.name.lowercased() : header.name
+            if name == "content-type" {
+                fields.append(HTTPField(name: .contentType, value: header.value))
+            } else if isForwardedResponseHeader(name), let field = HTTPField.Name(name) {
+                fields.append(HTTPField(name: field, value: header.value))
+            }
         }
         if let profile { fields[.gatehouseProfile] = profile.description }
         fields[.gatehouseRequestID] = requestID
         fields[.gatehouseAttempts] = String(attempts)
         return fields
-    }
-
-    private static func collectPrefix(_ body: HTTPClientResponse.Body, limit: Int) async throws -> ByteBuffer {
-        var buffer = ByteBuffer()
-        do {
-            for try await var chunk in body {
-                let room = limit - buffer.readableBytes
-                if room <= 0 { break }
-                if chunk.readableBytes > room { chunk = chunk.getSlice(at: chunk.readerIndex, length: room)! }
-                buffer.writeBuffer(&chunk)
-            }
-        } catch {
-            // A cut error body still classifies by its status.
-        }
-        return buffer
     }
 
     private func unavailable(_ all: CandidatePlan.AllUnavailable, provider: String, now: Int64) -> WireError {
@@ -418,10 +435,13 @@ struct ProxyEngine: Sendable {
             message: "every credential of \(provider) is cooling down: \(summary)", retryAfterSeconds: retry, details: ["profiles": .array(list)])
     }
 
-    private static func trimmingSlash(_ url: String) -> String {
-        var url = url
-        while url.hasSuffix("/") { url.removeLast() }
-        return url
+    /// Where a provider's requests go: its base URL and the wire format's path.
+    static func upstreamURL(of provider: ProviderDefinition) -> Result<UpstreamURL, UpstreamError> {
+        var base = provider.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        return Result { () throws(UpstreamError) in
+            try UpstreamURL(base + (provider.api == .anthropicMessages ? "/v1/messages" : "/chat/completions"))
+        }
     }
 }
 
@@ -439,54 +459,19 @@ struct RequestLog {
 
     func emit(_ logger: Logger, duration: Duration) {
         var metadata: Logger.Metadata = [
-            "request.id": "\(requestID)", "wire": "\(api.rawValue)", "status": "\(status)", "attempts": "\(attempts)",
-            "duration.ms": "\(String(format: duration))",
+            "request.id": .string(requestID), "wire": .string(api.rawValue), "status": .string(Swift.String(status)),
+            "attempts": .string(Swift.String(attempts)), "duration.ms": .string(String(format: duration)),
         ]
-        if let agent { metadata["agent"] = "\(agent)" }
-        if let provider { metadata["provider"] = "\(provider)" }
-        if let model { metadata["model"] = "\(model)" }
-        if let profile { metadata["auth.profile"] = "\(profile)" }
-        if let error { metadata["error"] = "\(error)" }
+        if let agent { metadata["agent"] = .string(agent) }
+        if let provider { metadata["provider"] = .string(provider) }
+        if let model { metadata["model"] = .string(model) }
+        if let profile { metadata["auth.profile"] = .string(profile) }
+        if let error { metadata["error"] = .string(error) }
         logger.info("request", metadata: metadata)
     }
 
     private func String(format duration: Duration) -> Swift.String {
         let micros = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
         return "\(micros / 1000).\(Swift.String(micros % 1000 + 1000).dropFirst())"
-    }
-}
-
-/// Reads an upstream body from one task at a time (the body's iterator is not `Sendable`, so it lives
-/// in this box and each read runs in a task that a closing client can cancel).
-final class UpstreamReader: @unchecked Sendable {
-    private var iterator: HTTPClientResponse.Body.AsyncIterator
-
-    init(_ body: HTTPClientResponse.Body) {
-        iterator = body.makeAsyncIterator()
-    }
-
-    /// Only one read runs at a time: the relay awaits each before starting the next.
-    func next() async throws -> ByteBuffer? {
-        try await iterator.next()
-    }
-}
-
-/// The next piece of an upstream body, or `CancellationError` when the client hung up first.
-struct StreamIterator {
-    let reader: UpstreamReader
-    let connections: ClientConnections
-    let channel: any Channel
-    /// Event streams can pause for minutes between pieces: their waits end when the client hangs
-    /// up. A plain answer arrives at once; a hang-up shows at the next write.
-    let watchHangUp: Bool
-
-    mutating func next() async throws -> ByteBuffer? {
-        guard watchHangUp else { return try await reader.next() }
-        let reader = self.reader
-        let result: Result<ByteBuffer?, any Error> = await connections.run(on: channel) {
-            do { return .success(try await reader.next()) } catch { return .failure(error) }
-        }
-        if !channel.isActive, case .failure = result { throw CancellationError() }
-        return try result.get()
     }
 }

@@ -1,4 +1,5 @@
 import GatehouseCore
+import GatehouseHTTP
 import GatehouseStore
 import Logging
 import Synchronization
@@ -16,6 +17,8 @@ final class GatewayState: Sendable {
         var environmentProfiles: [AuthProfile]
         var resolver: EnvironmentSecretResolver
         var policy: CooldownPolicy
+        /// Each provider's upstream URL for its wire format, parsed once per configuration.
+        var upstreamURLs: [String: Result<UpstreamURL, UpstreamError>]
     }
 
     let home: GatehouseHome
@@ -43,8 +46,8 @@ final class GatewayState: Sendable {
         let environmentProfiles = AuthProfile.environmentProfiles(of: providers.values, using: resolver)
         return Snapshot(
             configuration: configuration, providers: providers, modelCatalog: EncodedModelCatalog(providers: providers.values),
-            environmentProfiles: environmentProfiles, resolver: resolver,
-            policy: CooldownPolicy(configuration.auth.cooldowns))
+            environmentProfiles: environmentProfiles, resolver: resolver, policy: CooldownPolicy(configuration.auth.cooldowns),
+            upstreamURLs: providers.mapValues(ProxyEngine.upstreamURL(of:)))
     }
 
     var current: Snapshot { snapshot.withLock { $0 } }

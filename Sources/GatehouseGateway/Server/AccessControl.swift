@@ -27,27 +27,39 @@ struct AccessControl: Sendable {
 
     /// Passes when the request carries the token.
     func check(_ request: Request) throws {
-        var presented: Substring?
+        var presented: Substring.UTF8View?
         if let authorization = request.headers[.authorization] {
-            let value = Substring(authorization)
-            if value.count > 7, value.prefix(7).lowercased() == "bearer " { presented = value.dropFirst(7) }
+            let value = Substring(authorization).utf8
+            if value.count > 7, Self.isBearerPrefix(value.prefix(7)) { presented = value.dropFirst(7) }
         }
-        if presented == nil, let key = request.headers[.xAPIKey] { presented = Substring(key) }
+        if presented == nil, let key = request.headers[.xAPIKey] { presented = Substring(key).utf8 }
         guard let presented else {
             throw WireError(
                 status: .unauthorized, kind: .authentication,
                 message: "missing credentials: send the gateway token as `Authorization: Bearer <token>` or `x-api-key: <token>` (it is in GATEHOUSE_HOME/gateway-token)")
         }
-        guard Self.constantTimeEqual(Array(presented.utf8), token) else {
+        guard Self.constantTimeEqual(presented, token) else {
             throw WireError(status: .unauthorized, kind: .authentication, message: "invalid gateway token")
         }
     }
 
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    /// Whether two byte strings are equal, in a time that depends only on their lengths.
+    static func constantTimeEqual(_ a: some Collection<UInt8>, _ b: [UInt8]) -> Bool {
         var difference = UInt8(a.count == b.count ? 0 : 1)
-        for index in 0..<max(a.count, b.count) {
-            difference |= (index < a.count ? a[index] : 0) ^ (index < b.count ? b[index] : 0)
+        var index = 0
+        for byte in a {
+            difference |= byte ^ (index < b.count ? b[index] : 0)
+            index += 1
+        }
+        while index < b.count {
+            difference |= b[index]
+            index += 1
         }
         return difference == 0
+    }
+
+    /// `Bearer ` in any case.
+    private static func isBearerPrefix(_ bytes: Substring.UTF8View.SubSequence) -> Bool {
+        zip(bytes, "bearer ".utf8).allSatisfy { $0 | 0x20 == $1 } && bytes.count == 7
     }
 }

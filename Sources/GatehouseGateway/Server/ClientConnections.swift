@@ -1,43 +1,36 @@
+import GatehouseHTTP
 import NIOCore
 import Synchronization
 
-/// Cancels the work of a request when its client closes the connection. One close callback is
+/// Cancels the upstream request of a client that closes its connection. One close callback is
 /// registered per connection (not per request, so a long keep-alive connection does not pile them
-/// up); it cancels whatever request of that connection is in flight.
+/// up); it cancels the request of that connection in flight. No task is started per request: the
+/// request's `UpstreamCancellation` ends its upstream waits directly.
 final class ClientConnections: Sendable {
-    private struct Entry {
-        var cancel: (@Sendable () -> Void)?
-    }
+    private let table = Mutex<[ObjectIdentifier: UpstreamCancellation]>([:])
 
-    private let table = Mutex<[ObjectIdentifier: Entry]>([:])
-
-    /// Runs `work` in a task that is cancelled if the client's connection closes before it ends.
-    func run<T: Sendable>(on channel: any Channel, _ work: @escaping @Sendable () async -> T) async -> T {
-        let task = Task { await work() }
+    /// A cancellation for the request now served on `channel`, cancelled when the client hangs up.
+    func cancellation(for channel: any Channel) -> UpstreamCancellation {
+        let cancellation = UpstreamCancellation()
         let id = ObjectIdentifier(channel)
-        let register = table.withLock { table -> Bool in
-            let isNew = table[id] == nil
-            table[id, default: Entry()].cancel = { task.cancel() }
-            return isNew
-        }
-        if register {
+        let isNew = table.withLock { $0.updateValue(cancellation, forKey: id) == nil }
+        if isNew {
             let hangUp: @Sendable () -> Void = { [weak self] in
-                let cancel = self?.table.withLock { $0.removeValue(forKey: id)?.cancel } ?? nil
-                cancel?()
+                self?.table.withLock { $0.removeValue(forKey: id) }?.cancel()
             }
             channel.closeFuture.whenComplete { _ in hangUp() }
             // A client that closes its side sends a FIN the server sees as "input closed" (the
             // connection allows half-closure), not as a closed channel: watch for that too.
-            channel.eventLoop.execute {
+            if channel.eventLoop.inEventLoop {
                 try? channel.pipeline.syncOperations.addHandler(HangUpDetector(onHangUp: hangUp), position: .first)
+            } else {
+                channel.eventLoop.execute {
+                    try? channel.pipeline.syncOperations.addHandler(HangUpDetector(onHangUp: hangUp), position: .first)
+                }
             }
         }
-        if !channel.isActive { task.cancel() }
-        let value = await task.value
-        table.withLock { table in
-            if table[id] != nil { table[id]!.cancel = nil }
-        }
-        return value
+        if !channel.isActive { cancellation.cancel() }
+        return cancellation
     }
 }
 

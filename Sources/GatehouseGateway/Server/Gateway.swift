@@ -56,7 +56,9 @@ public struct Gateway: Sendable {
                     key.profile, model: nil, classification: FailureClassification(reason: .authPermanent), credentialFingerprint: fingerprint ?? nil)
                 state.logger.error("login required", metadata: ["auth.profile": "\(key.profile)", "agent": "\(key.agent)", "reason": "\(message)"])
             })
-        let upstream = UpstreamClient.make()
+        // Provider requests: the pooled client on the server's own event loops (timeouts: connect 10 s,
+        // first byte 600 s, 300 s between two pieces of an answer).
+        let upstream = UpstreamHTTPClient()
         let engine = ProxyEngine(state: state, upstream: upstream, tokens: tokens, access: access, logger: logger, maxBodyBytes: options.maxBodyBytes)
         let catalog = ModelCatalog(state: state, logger: logger)
         let reloader = ConfigurationReloader(state: state, tokens: tokens, catalog: catalog)
@@ -83,10 +85,10 @@ public struct Gateway: Sendable {
         do {
             try await group.run()
         } catch {
-            try? await upstream.shutdown()
+            await upstream.shutdown()
             throw error
         }
-        try await upstream.shutdown()
+        await upstream.shutdown()
     }
 }
 

@@ -27,6 +27,9 @@ struct GatewayCommand: AsyncParsableCommand {
     var port: Int?
 
     func run() async throws {
+        // Swift concurrency runs on the server's event loops: a request's tasks stay on the thread of
+        // its connection instead of hopping between a separate thread pool and the event loops.
+        EventLoopConcurrency.install()
         let context = try CommandContext(global, defaultLogLevel: .info)
         let home = context.home
         let gateway = Gateway(home: home, options: .init(bind: bind, port: port), environment: context.environment, logger: context.logger)

@@ -65,7 +65,7 @@ struct CommandContext {
     }
 
     private static func makeLogger(environment: [String: String], defaultLevel: Logger.Level) -> Logger {
-        var logger = Logger(label: "gatehouse") { label in StreamLogHandler.standardError(label: label) }
+        var logger = Logger(label: "gatehouse") { label in StandardErrorLogHandler(label: label) }
         logger.logLevel = environment["GATEHOUSE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? defaultLevel
         return logger
     }

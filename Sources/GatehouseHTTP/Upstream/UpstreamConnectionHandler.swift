@@ -1,0 +1,212 @@
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// Drives one upstream connection on its event loop: writes each request, hands the answer to its
+/// exchange, returns the connection to the pool after a complete keep-alive answer, and enforces
+/// the first-byte, idle and pool-idle timeouts with one timer per connection. The timer ticks at
+/// least every `tick` (the shortest of the three) and is only re-armed when it fires, so requests
+/// cost no timer work; each tick checks the deadline of the current phase.
+final class UpstreamConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private enum Phase {
+        case idle(since: NIODeadline)
+        case awaitingHead(since: NIODeadline)
+        case streaming(lastRead: NIODeadline)
+        case closed
+    }
+
+    struct Timeouts {
+        var firstByte: TimeAmount
+        var idle: TimeAmount
+        var poolIdle: TimeAmount
+        /// The longest gap between two timer checks: no deadline is missed by moving to a phase
+        /// whose deadline is earlier than the one the timer was set for.
+        var tick: TimeAmount { min(firstByte, idle, poolIdle) }
+    }
+
+    private let client: UpstreamHTTPClient
+    private let timeouts: Timeouts
+    private var phase = Phase.idle(since: .now())
+    private var exchange: UpstreamExchange?
+    private var keepAlive = true
+    private var holdingRead = false
+    private var failure: UpstreamError?
+    private var context: ChannelHandlerContext?
+    private var timer: Scheduled<Void>?
+    private var timerDeadline = NIODeadline.distantFuture
+    /// Set once the channel exists; cleared when it closes (it refers back to this handler).
+    var connection: UpstreamConnection?
+
+    init(client: UpstreamHTTPClient, timeouts: Timeouts) {
+        self.client = client
+        self.timeouts = timeouts
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        timer?.cancel()
+        timer = nil
+        connection = nil
+    }
+
+    // MARK: Requests
+
+    func start(_ exchange: UpstreamExchange) {
+        guard let context, context.channel.isActive, case .idle = phase else {
+            exchange.failed(UpstreamError(.connectionClosed, "\(exchange.request.url.endpoint) closed the pooled connection"))
+            return
+        }
+        self.exchange = exchange
+        keepAlive = true
+        failure = nil
+        let now = NIODeadline.now()
+        phase = .awaitingHead(since: now)
+        arm(now + timeouts.tick)
+        let request = exchange.request
+        context.write(wrapOutboundOut(.head(request.head)), promise: nil)
+        for piece in request.body where piece.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(piece))), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    func readOn() {
+        guard holdingRead, let context else { return }
+        holdingRead = false
+        if case .streaming = phase { phase = .streaming(lastRead: .now()) }
+        context.read()
+    }
+
+    // MARK: Channel events
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            guard let exchange, case .awaitingHead = phase else {
+                fail(UpstreamError(.invalidResponse, "\(endpointName) answered without a request"), context: context)
+                return
+            }
+            // 100 Continue and other informational answers precede the real one.
+            if head.status.code < 200 && head.status != .switchingProtocols { return }
+            keepAlive = head.isKeepAlive
+            phase = .streaming(lastRead: .now())
+            exchange.receivedHead(head)
+        case .body(let piece):
+            phase = .streaming(lastRead: .now())
+            exchange?.receivedBody(piece)
+        case .end:
+            guard let exchange else { return }
+            self.exchange = nil
+            let now = NIODeadline.now()
+            phase = .idle(since: now)
+            // Back in the pool before the reader hears of the end, so its next request can reuse it.
+            if !keepAlive || !(connection.map(client.park) ?? false) {
+                phase = .closed
+                context.close(promise: nil)
+            } else {
+                arm(now + timeouts.tick)
+            }
+            exchange.receivedEnd()
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if let exchange, exchange.shouldHoldRead() {
+            holdingRead = true
+            return
+        }
+        context.read()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        phase = .closed
+        timer?.cancel()
+        timer = nil
+        if let exchange {
+            self.exchange = nil
+            exchange.failed(
+                failure ?? UpstreamError(.connectionClosed, "\(endpointName) closed the connection before the answer was complete"))
+        }
+        if let connection {
+            client.closed(connection)
+            self.connection = nil
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let upstream: UpstreamError
+        switch error {
+        case let error as UpstreamError: upstream = error
+        case is NIOSSLError, is BoringSSLError: upstream = UpstreamError(.tls, "TLS with \(endpointName) failed: \(error)")
+        case HTTPParserError.invalidEOFState:
+            upstream = UpstreamError(.connectionClosed, "\(endpointName) closed the connection in the middle of the answer")
+        case is HTTPParserError: upstream = UpstreamError(.invalidResponse, "\(endpointName) sent an invalid HTTP answer: \(error)")
+        default: upstream = UpstreamError(.connectionClosed, "the connection to \(endpointName) failed: \(error)")
+        }
+        fail(upstream, context: context)
+    }
+
+    private func fail(_ error: UpstreamError, context: ChannelHandlerContext) {
+        if failure == nil { failure = error }
+        context.close(promise: nil)
+    }
+
+    private var endpointName: String { connection?.endpoint.description ?? "the upstream" }
+
+    // MARK: Timeouts
+
+    /// Makes sure the timer fires no later than `deadline`.
+    private func arm(_ deadline: NIODeadline) {
+        if timer != nil && timerDeadline <= deadline { return }
+        guard let context else { return }
+        timer?.cancel()
+        timerDeadline = deadline
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { self.timerFired() }
+    }
+
+    private func timerFired() {
+        timer = nil
+        guard let context else { return }
+        let now = NIODeadline.now()
+        let nextTick = now + timeouts.tick
+        switch phase {
+        case .idle(let since):
+            let deadline = since + timeouts.poolIdle
+            guard now >= deadline else { return arm(min(deadline, nextTick)) }
+            // Still idle in the pool (not just leased): close it.
+            if let connection, client.removeIdle(connection) {
+                phase = .closed
+                context.close(promise: nil)
+            }
+        case .awaitingHead(let since):
+            let deadline = since + timeouts.firstByte
+            guard now >= deadline else { return arm(min(deadline, nextTick)) }
+            fail(
+                UpstreamError(.readTimeout, "\(endpointName) sent no answer within \(Self.describe(timeouts.firstByte))"), context: context)
+        case .streaming(let lastRead):
+            if holdingRead { return arm(nextTick) }
+            let deadline = lastRead + timeouts.idle
+            guard now >= deadline else { return arm(min(deadline, nextTick)) }
+            fail(
+                UpstreamError(
+                    .readTimeout, "\(endpointName) paused for more than \(Self.describe(timeouts.idle)) in the middle of the answer"),
+                context: context)
+        case .closed:
+            break
+        }
+    }
+
+    private static func describe(_ amount: TimeAmount) -> String {
+        let millis = amount.nanoseconds / 1_000_000
+        return millis % 1000 == 0 ? "\(millis / 1000) s" : "\(millis) ms"
+    }
+}

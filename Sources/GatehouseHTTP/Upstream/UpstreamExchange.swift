@@ -1,0 +1,104 @@
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// One request on one upstream connection and its answer, shared by the connection's handler (on
+/// the connection's event loop) and the task that reads the answer.
+final class UpstreamExchange: Sendable {
+    let connection: UpstreamConnection
+    let request: UpstreamRequest
+    private let state: Mutex<UpstreamExchangeStateMachine>
+
+    init(connection: UpstreamConnection, request: UpstreamRequest) {
+        self.connection = connection
+        self.request = request
+        self.state = Mutex(UpstreamExchangeStateMachine())
+    }
+
+    // MARK: The reading task
+
+    /// Waits for the response head.
+    func head() async throws -> HTTPResponseHead {
+        try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (waiter: UpstreamExchangeStateMachine.HeadWaiter) in
+                switch state.withLock({ $0.waitForHead(waiter) }) {
+                case .stored: break
+                case .head(let head): waiter.resume(returning: head)
+                case .fail(let error): waiter.resume(throwing: error)
+                }
+            }
+        } onCancel: {
+            self.cancel()
+        }
+    }
+
+    /// The next body piece, nil at the end.
+    func next() async throws -> ByteBuffer? {
+        // Most pieces are there already: no continuation, no cancellation handler.
+        switch state.withLock({ $0.next() }) {
+        case .piece(let piece, let readOn):
+            if readOn { connection.readOn() }
+            return piece
+        case .end: return nil
+        case .fail(let error): throw Self.bodyError(error)
+        case .wait: break
+        }
+        return try await withTaskCancellationHandler {
+            try await withUnsafeThrowingContinuation { (waiter: UpstreamExchangeStateMachine.BodyWaiter) in
+                switch state.withLock({ $0.next(waiter: waiter) }) {
+                case .wait: break
+                case .piece(let piece, let readOn):
+                    if readOn { connection.readOn() }
+                    waiter.resume(returning: piece)
+                case .end: waiter.resume(returning: nil)
+                case .fail(let error): waiter.resume(throwing: Self.bodyError(error))
+                }
+            }
+        } onCancel: {
+            self.cancel()
+        }
+    }
+
+    func takeCompleteBody() -> ByteBuffer? {
+        guard let complete = state.withLock({ $0.takeCompleteBody() }) else { return nil }
+        return complete ?? ByteBuffer()
+    }
+
+    /// Gives up: every wait ends with `CancellationError`, an unfinished answer closes its connection.
+    func cancel() {
+        let action = state.withLock { $0.cancel() }
+        action.head?.resume(throwing: CancellationError())
+        action.body?.resume(throwing: CancellationError())
+        if action.close { connection.close() }
+    }
+
+    private static func bodyError(_ error: any Error) -> any Error {
+        guard var upstream = error as? UpstreamError else { return error }
+        upstream.receivedResponse = true
+        return upstream
+    }
+
+    // MARK: The connection (on its event loop)
+
+    func receivedHead(_ head: HTTPResponseHead) {
+        if case .resume(let waiter, let head) = state.withLock({ $0.receivedHead(head) }) { waiter.resume(returning: head) }
+    }
+
+    func receivedBody(_ piece: ByteBuffer) {
+        if case .resume(let waiter, let piece) = state.withLock({ $0.receivedBody(piece) }) { waiter.resume(returning: piece) }
+    }
+
+    func receivedEnd() {
+        if case .resume(let waiter, let piece) = state.withLock({ $0.receivedEnd() }) { waiter.resume(returning: piece) }
+    }
+
+    func failed(_ error: any Error) {
+        let (head, body) = state.withLock { $0.failed(error) }
+        if case .fail(let waiter, let error) = head { waiter.resume(throwing: error) }
+        if case .fail(let waiter, let error) = body { waiter.resume(throwing: Self.bodyError(error)) }
+    }
+
+    func shouldHoldRead() -> Bool {
+        state.withLock { $0.shouldHoldRead() }
+    }
+}

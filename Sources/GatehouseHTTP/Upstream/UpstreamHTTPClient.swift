@@ -1,0 +1,189 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// A lean pooled keep-alive HTTP/1.1 client for the provider requests of the gateway's hot path.
+///
+/// Connections are kept per endpoint and event loop; a request runs on a connection of the event loop
+/// it names (the gateway passes its client's), so the request, the answer and the relay to the client
+/// stay on one thread. Bodies stream in both directions. Timeouts: connect, first byte (request sent
+/// to response head), idle (the longest pause between two pieces of the body) and pool idle (how long
+/// an unused connection is kept). A request that finds its pooled connection closed by the upstream
+/// before any answer is sent once more on a new connection.
+///
+/// OAuth token calls do not use this client: they go through AsyncHTTPClient (`HTTPTokenEndpoint`).
+public final class UpstreamHTTPClient: Sendable {
+    public struct Configuration: Sendable {
+        /// Establishing a connection (TCP, and TLS for https).
+        public var connectTimeout: Duration = .seconds(10)
+        /// From sending the request to the response head.
+        public var firstByteTimeout: Duration = .seconds(600)
+        /// The longest pause between two pieces of a response body.
+        public var idleTimeout: Duration = .seconds(300)
+        /// How long an unused pooled connection is kept open.
+        public var poolIdleTimeout: Duration = .seconds(60)
+        /// Idle connections kept per endpoint; more are closed when they become idle.
+        public var maximumIdleConnectionsPerEndpoint = 128
+        /// TLS for https endpoints.
+        public var tls: TLSConfiguration = .makeClientConfiguration()
+
+        public init() {}
+    }
+
+    public let configuration: Configuration
+    let group: any EventLoopGroup
+    private let pool: Mutex<UpstreamPoolStateMachine<UpstreamConnection>>
+    private let sslContext = Mutex<NIOSSLContext?>(nil)
+    private let nextID = Atomic<Int>(0)
+    private let opened = Atomic<Int>(0)
+    private let timeouts: UpstreamConnectionHandler.Timeouts
+
+    /// - Parameter group: the event loops connections run on (default: NIO's shared group, which the
+    ///   gateway's server also uses).
+    public init(configuration: Configuration = Configuration(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.configuration = configuration
+        self.group = group
+        self.pool = Mutex(UpstreamPoolStateMachine(maximumIdlePerEndpoint: configuration.maximumIdleConnectionsPerEndpoint))
+        self.timeouts = .init(
+            firstByte: TimeAmount(configuration.firstByteTimeout), idle: TimeAmount(configuration.idleTimeout),
+            poolIdle: TimeAmount(configuration.poolIdleTimeout))
+    }
+
+    /// Connections opened so far (a measure of pooling).
+    public var connectionsOpened: Int { opened.load(ordering: .relaxed) }
+
+    /// Connections idle in the pool now.
+    public var idleConnections: Int { pool.withLock { $0.idleCount } }
+
+    /// Sends a request and returns once the response head is in; the body streams after.
+    ///
+    /// - Parameters:
+    ///   - eventLoop: where the connection should run (default: any of the group's).
+    ///   - cancellation: cancels the request from outside (a client that hung up); cancelling the
+    ///     calling task does too.
+    /// - Throws: `UpstreamError`, or `CancellationError` when cancelled.
+    public func execute(
+        _ request: UpstreamRequest, on eventLoop: (any EventLoop)? = nil, cancellation: UpstreamCancellation? = nil
+    ) async throws -> UpstreamResponse {
+        let loop = eventLoop ?? group.any()
+        var fresh = false
+        while true {
+            let (connection, reused) = try await lease(request.url.endpoint, on: loop, fresh: fresh)
+            let exchange = UpstreamExchange(connection: connection, request: request)
+            if let cancellation, !cancellation.attach(exchange) {
+                if !park(connection) { connection.close() }
+                throw CancellationError()
+            }
+            connection.start(exchange)
+            do {
+                let head = try await exchange.head()
+                return UpstreamResponse(status: head.status, headers: head.headers, body: UpstreamResponseBody(reader: .init(exchange)))
+            } catch let error as UpstreamError where reused && error.code == .connectionClosed {
+                // The upstream closed the pooled connection while it was idle: once more, on a new one.
+                fresh = true
+            }
+        }
+    }
+
+    /// Closes the idle connections and refuses new requests; requests in flight finish.
+    public func shutdown() async {
+        let idle = pool.withLock { $0.shutDown() }
+        for connection in idle {
+            try? await connection.channel.close()
+        }
+    }
+
+    // MARK: The pool
+
+    private func lease(_ endpoint: UpstreamURL.Endpoint, on loop: any EventLoop, fresh: Bool) async throws -> (
+        UpstreamConnection, reused: Bool
+    ) {
+        if !fresh {
+            switch pool.withLock({ $0.lease(endpoint, loop: ObjectIdentifier(loop)) }) {
+            case .use(let connection): return (connection, true)
+            case .shutDown: throw UpstreamError(.shutdown, "the upstream client is shut down")
+            case .connect: break
+            }
+        } else if pool.withLock({ $0.isShutDown }) {
+            throw UpstreamError(.shutdown, "the upstream client is shut down")
+        }
+        return (try await connect(endpoint, on: loop), false)
+    }
+
+    /// Returns a connection after a complete answer; false when it must be closed instead.
+    func park(_ connection: UpstreamConnection) -> Bool {
+        let action = pool.withLock {
+            $0.park(connection, id: connection.id, endpoint: connection.endpoint, loop: ObjectIdentifier(connection.eventLoop))
+        }
+        return action == .parked
+    }
+
+    /// A connection closed.
+    func closed(_ connection: UpstreamConnection) {
+        _ = pool.withLock { $0.remove(id: connection.id, endpoint: connection.endpoint) }
+    }
+
+    /// Takes an idle connection out of the pool to close it; false when a request took it first.
+    func removeIdle(_ connection: UpstreamConnection) -> Bool {
+        pool.withLock { $0.remove(id: connection.id, endpoint: connection.endpoint) }
+    }
+
+    private func connect(_ endpoint: UpstreamURL.Endpoint, on loop: any EventLoop) async throws -> UpstreamConnection {
+        let id = nextID.add(1, ordering: .relaxed).newValue
+        let tls = endpoint.isTLS ? try tlsContext() : nil
+        // Several channels may be tried (one per address); the one that connected is the connection.
+        let made = NIOLockedValueBox<[UpstreamConnection]>([])
+        let bootstrap = ClientBootstrap(group: loop)
+            .connectTimeout(TimeAmount(configuration.connectTimeout))
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { [timeouts] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tls {
+                        let serverName = Self.isIPAddress(endpoint.host) ? nil : endpoint.host
+                        try pipeline.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                    }
+                    try pipeline.addHTTPClientHandlers()
+                    let handler = UpstreamConnectionHandler(client: self, timeouts: timeouts)
+                    let connection = UpstreamConnection(id: id, endpoint: endpoint, channel: channel, handler: handler)
+                    handler.connection = connection
+                    try pipeline.addHandler(handler)
+                    made.withLockedValue { $0.append(connection) }
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: endpoint.host, port: endpoint.port).get()
+        } catch ChannelError.connectTimeout {
+            throw UpstreamError(.connectTimeout, "no connection to \(endpoint) within \(configuration.connectTimeout)")
+        } catch {
+            throw UpstreamError(.connectFailed, "could not connect to \(endpoint): \(error)")
+        }
+        guard let connection = made.withLockedValue({ $0.first { $0.channel === channel } }) else {
+            channel.close(promise: nil)
+            throw UpstreamError(.connectFailed, "could not connect to \(endpoint): the connection was not set up")
+        }
+        opened.add(1, ordering: .relaxed)
+        return connection
+    }
+
+    private func tlsContext() throws -> NIOSSLContext {
+        try sslContext.withLock { context in
+            if let context { return context }
+            do {
+                let made = try NIOSSLContext(configuration: configuration.tls)
+                context = made
+                return made
+            } catch {
+                throw UpstreamError(.tls, "could not set up TLS: \(error)")
+            }
+        }
+    }
+
+    private static func isIPAddress(_ host: String) -> Bool {
+        host.contains(":") || host.allSatisfy { $0 == "." || $0.isASCII && $0.isNumber }
+    }
+}

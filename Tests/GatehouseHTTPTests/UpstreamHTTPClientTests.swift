@@ -1,0 +1,262 @@
+import GatehouseCore
+import GatehouseHTTP
+import GatehouseTestSupport
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+import Testing
+
+/// The gateway's upstream client over real loopback against `gatehouse-mock-upstream`: pooling,
+/// streaming, timeouts and cancellation.
+@Suite("upstream client", .serialized)
+struct UpstreamHTTPClientTests {
+    static func chat(_ mock: MockProvider, key: String = "key-1", stream: Bool = false) throws -> UpstreamRequest {
+        let body = #"{"model":"gpt-4o","messages":[{"role":"user","content":"Say hello."}],"stream":\#(stream)}"#
+        return UpstreamRequest(
+            method: .POST, url: try UpstreamURL(mock.baseURL + "/v1/chat/completions"),
+            headers: ["content-type": "application/json", "authorization": "Bearer \(key)"], body: [ByteBuffer(string: body)])
+    }
+
+    static func read(_ body: UpstreamResponseBody) async throws -> String {
+        var text = ""
+        for try await piece in body { text += String(buffer: piece) }
+        return text
+    }
+
+    static func withClient<T>(
+        _ configure: (inout UpstreamHTTPClient.Configuration) -> Void = { _ in }, _ body: (UpstreamHTTPClient) async throws -> T
+    ) async throws -> T {
+        var configuration = UpstreamHTTPClient.Configuration()
+        configure(&configuration)
+        let client = UpstreamHTTPClient(configuration: configuration)
+        do {
+            let value = try await body(client)
+            await client.shutdown()
+            return value
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+    }
+
+    @Test("Plain and streamed answers arrive whole; requests one after another share one pooled connection")
+    func pooledReuse() async throws {
+        try await MockProvider.with { mock in
+            try await Self.withClient { client in
+                for _ in 0..<5 {
+                    let response = try await client.execute(try Self.chat(mock))
+                    #expect(response.status == .ok)
+                    #expect(response.headers.first(name: "content-type")?.hasPrefix("application/json") == true)
+                    let json = try JSONValue.parse(Array(try await Self.read(response.body).utf8))
+                    #expect(json["choices"]?.arrayValue?.first?["message"]?["content"] == "Hello from the mock.")
+                }
+                let streamed = try await client.execute(try Self.chat(mock, stream: true))
+                #expect(streamed.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true)
+                let text = try await Self.read(streamed.body)
+                #expect(text.hasSuffix("data: [DONE]\n\n"), "\(text)")
+                #expect(client.connectionsOpened == 1, "sequential requests must reuse the pooled connection")
+                #expect(client.idleConnections == 1)
+                let seen = try await mock.getJSON("/admin/last-request")
+                #expect(seen["key"] == "key-1")
+                #expect(seen["model"] == "gpt-4o")
+
+                // Concurrent requests each get a connection; afterwards they are all reused.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<4 {
+                        group.addTask {
+                            let response = try await client.execute(try Self.chat(mock))
+                            _ = try await Self.read(response.body)
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                let opened = client.connectionsOpened
+                #expect(opened >= 1 && opened <= 4)
+                for _ in 0..<4 { _ = try await Self.read(try await client.execute(try Self.chat(mock)).body) }
+                #expect(client.connectionsOpened == opened)
+                #expect(try await mock.counters()["chat.requests"] == 14)
+            }
+        }
+    }
+
+    @Test("An answer dropped before its end closes its connection instead of returning it to the pool")
+    func droppedBodyIsNotReused() async throws {
+        try await MockProvider.with { mock in
+            try await mock.setKeyBehaviour("slow", ["eventDelayMs": 200])
+            try await Self.withClient { client in
+                do {
+                    let response = try await client.execute(try Self.chat(mock, key: "slow", stream: true))
+                    var iterator = response.body.makeAsyncIterator()
+                    _ = try await iterator.next()
+                }
+                // The body is gone: its connection must not serve the next request.
+                let next = try await client.execute(try Self.chat(mock))
+                #expect(try await Self.read(next.body).contains("Hello from the mock."))
+                #expect(client.connectionsOpened == 2)
+            }
+        }
+    }
+
+    @Test("No head within the first-byte timeout: readTimeout, promptly")
+    func firstByteTimeout() async throws {
+        try await MockProvider.with { mock in
+            try await mock.setKeyBehaviour("late", ["delayMs": 2000])
+            try await Self.withClient({ $0.firstByteTimeout = .milliseconds(200) }) { client in
+                let start = ContinuousClock.now
+                let error = await #expect(throws: UpstreamError.self) { try await client.execute(try Self.chat(mock, key: "late")) }
+                #expect(error?.code == .readTimeout, "\(String(describing: error))")
+                #expect(error?.transportFailure == .readTimeout)
+                #expect(ContinuousClock.now - start < .milliseconds(1500))
+                // The client still works.
+                let after = try await client.execute(try Self.chat(mock))
+                #expect(after.status == .ok)
+            }
+        }
+    }
+
+    @Test("A pause between two pieces longer than the idle timeout breaks the body off with readTimeout")
+    func idleTimeout() async throws {
+        try await MockProvider.with { mock in
+            try await mock.setKeyBehaviour("pausing", ["eventDelayMs": 700])
+            try await Self.withClient({ $0.idleTimeout = .milliseconds(200) }) { client in
+                let response = try await client.execute(try Self.chat(mock, key: "pausing", stream: true))
+                #expect(response.status == .ok)
+                let error = await #expect(throws: UpstreamError.self) { _ = try await Self.read(response.body) }
+                #expect(error?.code == .readTimeout, "\(String(describing: error))")
+            }
+        }
+    }
+
+    @Test("A stream the upstream cuts ends in connectionClosed after the pieces that came")
+    func streamCut() async throws {
+        try await MockProvider.with { mock in
+            try await mock.setKeyBehaviour("cut", ["cutAfterEvents": 2])
+            try await Self.withClient { client in
+                let response = try await client.execute(try Self.chat(mock, key: "cut", stream: true))
+                var pieces = ""
+                let error = await #expect(throws: UpstreamError.self) {
+                    for try await piece in response.body { pieces += String(buffer: piece) }
+                }
+                #expect(error?.code == .connectionClosed)
+                #expect(error?.transportFailure == .streamCut)
+                #expect(pieces.contains("data: ") && !pieces.contains("[DONE]"), "\(pieces)")
+            }
+        }
+    }
+
+    @Test("Cancelling (a client that hung up, or the calling task) ends the wait at once and closes the connection")
+    func cancellation() async throws {
+        try await MockProvider.with { mock in
+            try await mock.setKeyBehaviour("slow", ["delayMs": 3000])
+            try await Self.withClient { client in
+                _ = try await Self.read(try await client.execute(try Self.chat(mock)).body)
+                #expect(client.connectionsOpened == 1)
+
+                let cancellation = UpstreamCancellation()
+                let start = ContinuousClock.now
+                async let cancelled: Void = {
+                    try? await Task.sleep(for: .milliseconds(150))
+                    cancellation.cancel()
+                }()
+                await #expect(throws: CancellationError.self) {
+                    try await client.execute(try Self.chat(mock, key: "slow"), cancellation: cancellation)
+                }
+                await cancelled
+                #expect(ContinuousClock.now - start < .milliseconds(1500))
+                // The cancelled exchange's connection is gone: the next request opens a new one.
+                #expect(client.idleConnections == 0)
+                _ = try await Self.read(try await client.execute(try Self.chat(mock)).body)
+                #expect(client.connectionsOpened == 2)
+
+                // A cancellation that came first: nothing is sent.
+                let early = UpstreamCancellation()
+                early.cancel()
+                await #expect(throws: CancellationError.self) {
+                    try await client.execute(try Self.chat(mock, key: "never"), cancellation: early)
+                }
+                #expect(try await mock.counters()["chat.requests.never"] == nil)
+
+                // Task cancellation.
+                let task = Task { try await client.execute(try Self.chat(mock, key: "slow")) }
+                try await Task.sleep(for: .milliseconds(150))
+                task.cancel()
+                let taskStart = ContinuousClock.now
+                await #expect(throws: CancellationError.self) { _ = try await task.value }
+                #expect(ContinuousClock.now - taskStart < .milliseconds(1500))
+            }
+        }
+    }
+
+    @Test("Connection refused and a bad URL are reported as such")
+    func connectFailures() async throws {
+        // A port nothing listens on: bind one, note it, close it.
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress!.port!
+        try await channel.close()
+        try await Self.withClient { client in
+            let request = UpstreamRequest(
+                url: try UpstreamURL("http://127.0.0.1:\(port)/v1/chat/completions"), body: [ByteBuffer(string: "{}")])
+            let error = await #expect(throws: UpstreamError.self) { try await client.execute(request) }
+            #expect(error?.code == .connectFailed)
+            #expect(error?.transportFailure == .connectionRefused)
+        }
+    }
+
+    @Test("Idle pooled connections are closed after the pool idle timeout")
+    func poolIdleTimeout() async throws {
+        try await MockProvider.with { mock in
+            try await Self.withClient({ $0.poolIdleTimeout = .milliseconds(200) }) { client in
+                _ = try await Self.read(try await client.execute(try Self.chat(mock)).body)
+                #expect(client.idleConnections == 1)
+                try await Task.sleep(for: .milliseconds(600))
+                #expect(client.idleConnections == 0)
+                _ = try await Self.read(try await client.execute(try Self.chat(mock)).body)
+                #expect(client.connectionsOpened == 2)
+            }
+        }
+    }
+
+    @Test("A pooled connection the upstream closed while idle: the request goes once more on a new connection")
+    func staleConnectionRetried() async throws {
+        // A server that answers the first request of each connection with keep-alive, and closes the
+        // connection without an answer when a second request comes on it.
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(OneAnswerPerConnection())
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let url = try UpstreamURL("http://127.0.0.1:\(server.localAddress!.port!)/answer")
+        try await Self.withClient { client in
+            for round in 0..<3 {
+                let response = try await client.execute(UpstreamRequest(url: url, body: [ByteBuffer(string: "{}")]))
+                #expect(try await Self.read(response.body) == "answer", "round \(round)")
+            }
+            #expect(client.connectionsOpened == 3)
+        }
+        try await server.close()
+    }
+}
+
+/// Answers one request per connection, then closes the connection when the next request arrives.
+private final class OneAnswerPerConnection: ChannelInboundHandler, Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let answered = Atomic<Bool>(false)
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .end = unwrapInboundIn(data) else { return }
+        if answered.exchange(true, ordering: .relaxed) {
+            context.close(promise: nil)
+            return
+        }
+        let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-length": "6", "content-type": "text/plain"])
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "answer")))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}

@@ -1,0 +1,150 @@
+import NIOCore
+import NIOHTTP1
+import Testing
+
+@testable import GatehouseHTTP
+
+/// The upstream client's two state machines on their own: one answer as it arrives, and the pool.
+@Suite struct UpstreamStateMachineTests {
+    static let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-type": "application/json"])
+
+    static func text(_ next: UpstreamExchangeStateMachine.Next) -> String? {
+        if case .piece(let piece, _) = next { return String(buffer: piece) }
+        return nil
+    }
+
+    @Test("Pieces that arrive before the reader are kept in order; the end follows them")
+    func bufferedInOrder() {
+        var machine = UpstreamExchangeStateMachine()
+        guard case .none = machine.receivedHead(Self.head) else { Issue.record("no waiter to resume"); return }
+        _ = machine.receivedBody(ByteBuffer(string: "a"))
+        _ = machine.receivedBody(ByteBuffer(string: "b"))
+        _ = machine.receivedEnd()
+        // The reader takes the head without waiting (a continuation is never touched here).
+        guard case .headReady = machine.state else { Issue.record("head not ready: \(machine.state)"); return }
+        #expect(machine.takeCompleteBody() == nil, "the head was not taken yet")
+        machine.takeHeadForTesting()
+        #expect(machine.takeCompleteBody().map { $0.map { String(buffer: $0) } } == .some("ab"))
+        #expect({ if case .end = machine.next() { true } else { false } }())
+    }
+
+    @Test("A failure after the head gives the reader the pieces that came, then the error; cancelling then closes nothing more")
+    func failureAfterHead() {
+        var machine = UpstreamExchangeStateMachine()
+        _ = machine.receivedHead(Self.head)
+        _ = machine.receivedBody(ByteBuffer(string: "a"))
+        let failed = machine.failed(UpstreamError(.connectionClosed, "cut"))
+        if case .fail = failed.head { Issue.record("the head was already in") }
+        // Take the head by hand (no continuation): move to streaming as waitForHead would.
+        machine.takeHeadForTesting()
+        #expect(Self.text(machine.next()) == "a")
+        guard case .fail(let error) = machine.next() else { Issue.record("expected the failure"); return }
+        #expect((error as? UpstreamError)?.code == .connectionClosed)
+        #expect(!machine.cancel().close, "a failed connection is closed already")
+    }
+
+    @Test("Cancelling an unfinished answer closes its connection; a complete one is left to the pool")
+    func cancelCloses() {
+        var unfinished = UpstreamExchangeStateMachine()
+        _ = unfinished.receivedHead(Self.head)
+        unfinished.takeHeadForTesting()
+        _ = unfinished.receivedBody(ByteBuffer(string: "a"))
+        #expect(unfinished.cancel().close)
+        guard case .fail(let error) = unfinished.next() else { Issue.record("a cancelled body must fail"); return }
+        #expect(error is CancellationError)
+
+        var complete = UpstreamExchangeStateMachine()
+        _ = complete.receivedHead(Self.head)
+        complete.takeHeadForTesting()
+        _ = complete.receivedBody(ByteBuffer(string: "a"))
+        _ = complete.receivedEnd()
+        #expect(!complete.cancel().close)
+
+        var waiting = UpstreamExchangeStateMachine()
+        #expect(waiting.cancel().close, "cancelled before the head: the answer may still come, so the connection goes")
+    }
+
+    @Test("Reads are held back above the watermark and resume once the reader drained the buffer")
+    func backpressure() {
+        var machine = UpstreamExchangeStateMachine(highWatermark: 4)
+        _ = machine.receivedHead(Self.head)
+        machine.takeHeadForTesting()
+        let emptyHolds = machine.shouldHoldRead()
+        #expect(!emptyHolds)
+        _ = machine.receivedBody(ByteBuffer(string: "abc"))
+        let belowHolds = machine.shouldHoldRead()
+        #expect(!belowHolds)
+        _ = machine.receivedBody(ByteBuffer(string: "def"))
+        let aboveHolds = machine.shouldHoldRead()
+        #expect(aboveHolds)
+        guard case .piece(_, let first) = machine.next() else { Issue.record("expected a piece"); return }
+        #expect(!first, "one piece is still buffered")
+        guard case .piece(_, let second) = machine.next() else { Issue.record("expected a piece"); return }
+        #expect(second, "drained: read on")
+        #expect({ if case .wait = machine.next() { true } else { false } }())
+    }
+
+    @Test("The pool lends the caller's event loop's connection first, then the most recent one, and closes beyond its idle limit")
+    func pool() {
+        let endpoint = UpstreamURL.Endpoint(isTLS: false, host: "127.0.0.1", port: 9)
+        let other = UpstreamURL.Endpoint(isTLS: true, host: "example.com", port: 443)
+        let tokenA = LoopToken()
+        let tokenB = LoopToken()
+        let loopA = ObjectIdentifier(tokenA)
+        let loopB = ObjectIdentifier(tokenB)
+        var pool = UpstreamPoolStateMachine<String>(maximumIdlePerEndpoint: 2)
+        #expect({ if case .connect = pool.lease(endpoint, loop: loopA) { true } else { false } }())
+        #expect(pool.park("a1", id: 1, endpoint: endpoint, loop: loopA) == .parked)
+        #expect(pool.park("b1", id: 2, endpoint: endpoint, loop: loopB) == .parked)
+        #expect(pool.park("b2", id: 3, endpoint: endpoint, loop: loopB) == .close, "over the idle limit")
+        #expect({ if case .connect = pool.lease(other, loop: loopA) { true } else { false } }(), "another endpoint has its own connections")
+        #expect({ if case .use("a1") = pool.lease(endpoint, loop: loopA) { true } else { false } }())
+        #expect(
+            { if case .use("b1") = pool.lease(endpoint, loop: loopA) { true } else { false } }(),
+            "another loop's connection beats a new one")
+        #expect(pool.park("a1", id: 1, endpoint: endpoint, loop: loopA) == .parked)
+        let removed = pool.remove(id: 1, endpoint: endpoint)
+        #expect(removed)
+        let removedTwice = pool.remove(id: 1, endpoint: endpoint)
+        #expect(!removedTwice, "removed twice")
+        #expect(pool.park("a1", id: 1, endpoint: endpoint, loop: loopA) == .parked)
+        #expect(pool.shutDown() == ["a1"])
+        #expect({ if case .shutDown = pool.lease(endpoint, loop: loopA) { true } else { false } }())
+        #expect(pool.park("b1", id: 2, endpoint: endpoint, loop: loopB) == .close)
+        withExtendedLifetime((tokenA, tokenB)) {}
+    }
+
+    @Test("URLs: scheme, host, port and target; the Host header names a port only when it is not the default")
+    func urls() throws {
+        let plain = try UpstreamURL("http://127.0.0.1:9100/v1/chat/completions")
+        #expect(plain.endpoint == .init(isTLS: false, host: "127.0.0.1", port: 9100))
+        #expect(plain.target == "/v1/chat/completions")
+        #expect(plain.endpoint.hostHeader == "127.0.0.1:9100")
+        let tls = try UpstreamURL("HTTPS://api.example.com")
+        #expect(tls.endpoint == .init(isTLS: true, host: "api.example.com", port: 443))
+        #expect(tls.target == "/")
+        #expect(tls.endpoint.hostHeader == "api.example.com")
+        let v6 = try UpstreamURL("http://[::1]:8080/x?y=1#frag")
+        #expect(v6.endpoint.host == "::1")
+        #expect(v6.target == "/x?y=1")
+        #expect(v6.endpoint.hostHeader == "[::1]:8080")
+        for bad in ["ftp://x/", "example.com/v1", "http:///v1", "http://user@x/", "http://x:99999/"] {
+            #expect(throws: UpstreamError.self, "\(bad)") { try UpstreamURL(bad) }
+        }
+    }
+
+    final class LoopToken {}
+}
+
+extension UpstreamExchangeStateMachine {
+    /// What `waitForHead` does when the head is ready, without a continuation.
+    mutating func takeHeadForTesting() {
+        if case .headReady(_, let body) = state { self = Self.streaming(body, highWatermark: highWatermark) }
+    }
+
+    static func streaming(_ body: Body, highWatermark: Int) -> Self {
+        var machine = Self(highWatermark: highWatermark)
+        machine.state = .streaming(body)
+        return machine
+    }
+}
