@@ -79,6 +79,7 @@ struct MockAdminRoutes: Sendable {
                 if let v = body["authorizeBehavior"]?.stringValue { state.settings.authorizeBehavior = v }
                 if let v = body["deviceIntervalSeconds"]?.intValue { state.settings.deviceIntervalSeconds = v }
                 if let v = body["deviceSlowDowns"]?.intValue { state.settings.deviceSlowDowns = Int(v) }
+                if let v = body["keyless"]?.boolValue { state.settings.keyless = v }
                 if let v = body["tokenFaults"]?.arrayValue { state.settings.tokenFaults = v.compactMap { $0.intValue.map(Int.init) } }
             }
             return Response.json(["ok": true])

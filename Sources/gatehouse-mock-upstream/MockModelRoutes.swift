@@ -34,12 +34,12 @@ struct MockModelRoutes: Sendable {
             method: request.method.rawValue, path: request.uri.path, model: model, stream: stream, key: key,
             headers: request.headers, body: body)
         let counters = wire.counters
-        let (serial, behaviour) = state.state.withLock { state -> (Int, KeyBehaviour?) in
+        let (serial, behaviour, keyless) = state.state.withLock { state -> (Int, KeyBehaviour?, Bool) in
             state.replySerial += 1
             state.lastModelRequest = record
             state.counters[counters.requests, default: 0] += 1
             if stream { state.counters[counters.stream, default: 0] += 1 }
-            guard let key else { return (state.replySerial, nil) }
+            guard let key else { return (state.replySerial, nil, state.settings.keyless) }
             state.counters[counters.requestsPerKeyPrefix + key, default: 0] += 1
             let behaviour = state.keyBehaviours.take(for: key)
             if behaviour?.errorStatus != nil {
@@ -47,11 +47,11 @@ struct MockModelRoutes: Sendable {
             } else if behaviour?.cutAfterEvents != nil {
                 state.counters[counters.cut, default: 0] += 1
             }
-            return (state.replySerial, behaviour)
+            return (state.replySerial, behaviour, state.settings.keyless)
         }
 
         if let delay = behaviour?.delayMilliseconds, delay > 0 { try await Task.sleep(for: .milliseconds(delay)) }
-        guard let key else { return Self.error(401, wire.missingKeyBody()) }
+        guard key != nil || keyless else { return Self.error(401, wire.missingKeyBody()) }
         if let behaviour, let status = behaviour.errorStatus {
             let body = behaviour.body.map { Array($0.utf8) } ?? wire.errorBody(status: status, key: key, model: model)
             return Self.error(status, body, retryAfter: behaviour.retryAfter)

@@ -17,6 +17,8 @@ final class MockState: Sendable {
         var deviceSlowDowns = 0
         /// Statuses the token endpoint answers with next, one each, before behaving normally.
         var tokenFaults: [Int] = []
+        /// Whether a model request without any credential is served, as a local server does.
+        var keyless = false
     }
 
     enum RefreshTokenState: Sendable {

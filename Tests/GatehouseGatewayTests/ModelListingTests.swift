@@ -231,6 +231,33 @@ struct ModelListingTests {
         }
     }
 
+    @Test("Listing and serving agree: a local provider is listed and served with no credential; one that needs a key is neither")
+    func localProviderServedWithoutCredential() async throws {
+        // `anthropic` is the mock on loopback (needs no credential); `openai` says it requires one.
+        try await withListingWorld { world in
+            // Like a local server, the mock serves requests that carry no key.
+            _ = try await world.mock.post("/admin/config", ["keyless": true])
+            try await GatewayProcess.with(home: world.home) { gateway in
+                let listed = try await ids(gateway)
+                #expect(listed.contains("anthropic/claude-sonnet-4-5"))
+                #expect(!listed.contains("openai/gpt-4o"))
+
+                let answer = try await gateway.send(.POST, "/v1/messages", body: Body.messages("anthropic/claude-sonnet-4-5"))
+                #expect(answer.status == 200, "\(answer.body)")
+                #expect(answer.header("X-Gatehouse-Profile") == nil, "no profile served it")
+                let upstream = try await world.lastRequest()
+                #expect(upstream["key"] == nil || upstream["key"] == .null, "no credential went upstream: \(upstream)")
+                let streamed = try await gateway.send(.POST, "/v1/messages", body: Body.messages("anthropic/claude-sonnet-4-5", stream: true))
+                #expect(streamed.status == 200)
+                #expect(streamed.events.contains { $0.event == "message_stop" }, "\(streamed.body)")
+
+                let refused = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o"))
+                #expect(refused.status == 503, "\(refused.body)")
+                #expect(refused.errorMessage?.contains("no usable credential for provider openai") == true, "\(refused.body)")
+            }
+        }
+    }
+
     @Test("gatehouse models list: the same list as the gateway, with or without one running")
     func cli() async throws {
         try await withListingWorld { world in

@@ -151,7 +151,9 @@ struct ProxyEngine: Sendable {
             runtime.probes.withLock { $0.lastProbeAt[providerID] = now }
             order = plan.candidates.filter { $0.profile.id == id }
         case .allUnavailable(let all):
-            throw unavailable(all, provider: providerID, now: now)
+            // A provider on this machine that needs no credential, for an agent with none for it.
+            guard all.entries.isEmpty, !provider.needsCredential else { throw unavailable(all, provider: providerID, now: now) }
+            order = []
         }
 
         var headers = HTTPHeaders()
@@ -174,6 +176,11 @@ struct ProxyEngine: Sendable {
         // Cancelled when the client hangs up.
         let cancellation = connections.cancellation(for: channel)
 
+        if order.isEmpty {
+            return try await serveWithoutCredential(
+                UpstreamRequest(method: .POST, url: url, headers: headers, body: upstreamBody), api: api, providerID: providerID,
+                model: modelID, runtime: runtime, requestID: requestID, channel: channel, cancellation: cancellation, log: &log)
+        }
         var lastFailure: (status: Int, headers: HTTPHeaders, body: ByteBuffer)?
         var lastTransport: String?
         while !order.isEmpty {
@@ -268,6 +275,32 @@ struct ProxyEngine: Sendable {
             message: "no answer from \(providerID) through any credential (\(log.attempts) attempt(s)); last error: \(lastTransport ?? "none")")
     }
 
+    /// One attempt with no credential, to a provider that needs none (a local server); nothing is
+    /// recorded in profile health and the answer names no profile.
+    private func serveWithoutCredential(
+        _ request: UpstreamRequest, api: WireAPI, providerID: String, model: String, runtime: AgentRuntime, requestID: String,
+        channel: any Channel, cancellation: UpstreamCancellation, log: inout RequestLog
+    ) async throws -> Response {
+        log.attempts = 1
+        log.profile = "none"
+        let response: UpstreamResponse
+        do {
+            response = try await upstream.execute(request, on: channel.eventLoop, cancellation: cancellation)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch where Task.isCancelled {
+            throw CancellationError()
+        } catch {
+            throw WireError(status: .badGateway, kind: .upstream, message: "no answer from \(providerID) (it needs no credential): \(error)")
+        }
+        log.status = Int(response.status.code)
+        guard (200..<300).contains(log.status) else {
+            let body = await response.body.collectPrefix(limit: 64 * 1024)
+            return Self.passThrough(status: log.status, headers: response.headers, body: body, profile: nil, requestID: requestID, attempts: 1)
+        }
+        return relay(response, api: api, profile: nil, model: model, secret: nil, runtime: runtime, requestID: requestID, attempts: 1)
+    }
+
     /// The headers that carry a profile's credential upstream, and the secret they carry.
     private func credentialHeaders(
         _ profile: AuthProfile, provider: ProviderDefinition, agent: String, resolver: EnvironmentSecretResolver
@@ -315,15 +348,23 @@ struct ProxyEngine: Sendable {
     /// Streams the upstream answer to the client as it arrives. An answer that is complete already
     /// (a plain answer usually is, by the time its head is read) goes out in one write.
     private func relay(
-        _ response: UpstreamResponse, api: WireAPI, profile: ProfileID, model: String, secret: String, runtime: AgentRuntime,
+        _ response: UpstreamResponse, api: WireAPI, profile: ProfileID?, model: String, secret: String?, runtime: AgentRuntime,
         requestID: String, attempts: Int
     ) -> Response {
         let fields = Self.answerHeaders(response.headers, profile: profile, requestID: requestID, attempts: attempts)
         let isEventStream = response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true
         let status = HTTPResponse.Status(code: Int(response.status.code))
         let recorder = runtime.recorder
+        // Health is recorded for the profile that served; a request without credential has none.
+        let markGood: @Sendable () -> Void = { if let profile { recorder.markGood(profile, model: model) } }
+        let markCut: @Sendable () -> Void = {
+            if let profile {
+                recorder.markFailure(
+                    profile, model: model, classification: FailureClassification(reason: .timeout), credentialFingerprint: secret.map(Fingerprint.of))
+            }
+        }
         if !isEventStream, let complete = response.body.takeIfComplete() {
-            recorder.markGood(profile, model: model)
+            markGood()
             return Response(status: status, headers: fields, body: .init(byteBuffer: complete))
         }
         let upstreamBody = response.body
@@ -341,13 +382,13 @@ struct ProxyEngine: Sendable {
                     do {
                         chunk = try await iterator.next()
                     } catch is CancellationError {
-                        logger.info("the client closed the stream", metadata: ["request.id": "\(requestID)", "auth.profile": "\(profile)"])
+                        logger.info("the client closed the stream", metadata: ["request.id": "\(requestID)", "auth.profile": "\(profile.map(\.description) ?? "none")"])
                         return
                     } catch {
                         // The upstream cut the answer: the client must see an error, not a clean end.
-                        recorder.markFailure(
-                            profile, model: model, classification: FailureClassification(reason: .timeout), credentialFingerprint: Fingerprint.of(secret))
-                        logger.warning("upstream cut the answer", metadata: ["request.id": "\(requestID)", "auth.profile": "\(profile)", "error": "\(error)"])
+                        markCut()
+                        logger.warning(
+                            "upstream cut the answer", metadata: ["request.id": "\(requestID)", "auth.profile": "\(profile.map(\.description) ?? "none")", "error": "\(error)"])
                         if isEventStream {
                             try await writer.write(WireError.streamCutEvent(for: api, message: "the upstream connection ended in the middle of the answer"))
                             try await writer.finish(nil)
@@ -365,9 +406,9 @@ struct ProxyEngine: Sendable {
                     }
                 }
                 if sawEnd {
-                    recorder.markGood(profile, model: model)
+                    markGood()
                 } else {
-                    recorder.markFailure(profile, model: model, classification: FailureClassification(reason: .timeout), credentialFingerprint: Fingerprint.of(secret))
+                    markCut()
                     try await writer.write(WireError.streamCutEvent(for: api, message: "the upstream stream ended without its final event"))
                 }
                 try await writer.finish(nil)
