@@ -16,7 +16,8 @@ struct GatewayWorld {
     var home: String { directory.home.path }
     var gatehouseHome: GatehouseHome { directory.home }
 
-    /// Writes `gatehouse.json`: `openai` at `<mock>/v1`, `anthropic` at `<mock>`, plus `extra`
+    /// Writes `gatehouse.json`: `openai` at `<mock>/v1`, `anthropic` at `<mock>` (both needing a
+    /// credential), plus `extra`
     /// provider entries (which replace those two when they use the same id).
     static func make(
         _ directory: TemporaryDirectory, mock: MockProvider, extraProviders: [String: JSONValue] = [:], extra: [String: JSONValue] = [:]
@@ -24,8 +25,9 @@ struct GatewayWorld {
         let world = GatewayWorld(directory: directory, mock: mock)
         try world.gatehouseHome.create()
         var providers: [String: JSONValue] = [
-            "openai": ["baseUrl": .string(mock.baseURL + "/v1")],
-            "anthropic": ["baseUrl": .string(mock.baseURL)],
+            // They stand in for the cloud providers: a credential is needed although the mock is on loopback.
+            "openai": ["baseUrl": .string(mock.baseURL + "/v1"), "requiresAuth": true],
+            "anthropic": ["baseUrl": .string(mock.baseURL), "requiresAuth": true],
         ]
         for (id, entry) in extraProviders { providers[id] = entry }
         var config: [String: JSONValue] = ["providers": .object(providers)]

@@ -9,17 +9,15 @@ import Testing
 /// within a second, none of the gateway's own bookkeeping causing a rebuild, one view per agent.
 @Suite("gateway: model listing", .serialized)
 struct ModelListingTests {
-    /// A world whose `openai` provider is the mock but needs a credential (it is on loopback), with
-    /// the agents `main` (default) and `helper`.
+    /// A world (`openai` and `anthropic` are the mock, needing credentials) with the agents `main`
+    /// (default) and `helper`.
     func withListingWorld<T>(
         extraProviders: [String: JSONValue] = [:], isolation: isolated (any Actor)? = #isolation, _ body: (GatewayWorld) async throws -> T
     ) async throws -> T {
         try await withTemporaryDirectory { dir in
             try await MockProvider.with { mock in
-                var providers = extraProviders
-                if providers["openai"] == nil { providers["openai"] = ["baseUrl": .string(mock.baseURL + "/v1"), "requiresAuth": true] }
                 let world = try GatewayWorld.make(
-                    dir, mock: mock, extraProviders: providers, extra: ["agents": [["id": "main", "default": true], ["id": "helper"]]])
+                    dir, mock: mock, extraProviders: extraProviders, extra: ["agents": [["id": "main", "default": true], ["id": "helper"]]])
                 return try await body(world)
             }
         }
@@ -233,27 +231,31 @@ struct ModelListingTests {
 
     @Test("Listing and serving agree: a local provider is listed and served with no credential; one that needs a key is neither")
     func localProviderServedWithoutCredential() async throws {
-        // `anthropic` is the mock on loopback (needs no credential); `openai` says it requires one.
-        try await withListingWorld { world in
-            // Like a local server, the mock serves requests that carry no key.
-            _ = try await world.mock.post("/admin/config", ["keyless": true])
-            try await GatewayProcess.with(home: world.home) { gateway in
-                let listed = try await ids(gateway)
-                #expect(listed.contains("anthropic/claude-sonnet-4-5"))
-                #expect(!listed.contains("openai/gpt-4o"))
+        // `ollama` is the mock on loopback (a local server needs no credential); `openai` needs one.
+        try await withTemporaryDirectory { dir in
+            try await MockProvider.with { mock in
+                let world = try GatewayWorld.make(
+                    dir, mock: mock, extraProviders: ["ollama": ["baseUrl": .string(mock.baseURL + "/v1"), "models": [["id": "local-model"]]]])
+                // Like a local server, the mock serves requests that carry no key.
+                _ = try await world.mock.post("/admin/config", ["keyless": true])
+                try await GatewayProcess.with(home: world.home) { gateway in
+                    let listed = try await ids(gateway)
+                    #expect(listed.contains("ollama/local-model"))
+                    #expect(!listed.contains("openai/gpt-4o"))
 
-                let answer = try await gateway.send(.POST, "/v1/messages", body: Body.messages("anthropic/claude-sonnet-4-5"))
-                #expect(answer.status == 200, "\(answer.body)")
-                #expect(answer.header("X-Gatehouse-Profile") == nil, "no profile served it")
-                let upstream = try await world.lastRequest()
-                #expect(upstream["key"] == nil || upstream["key"] == .null, "no credential went upstream: \(upstream)")
-                let streamed = try await gateway.send(.POST, "/v1/messages", body: Body.messages("anthropic/claude-sonnet-4-5", stream: true))
-                #expect(streamed.status == 200)
-                #expect(streamed.events.contains { $0.event == "message_stop" }, "\(streamed.body)")
+                    let answer = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("ollama/local-model"))
+                    #expect(answer.status == 200, "\(answer.body)")
+                    #expect(answer.header("X-Gatehouse-Profile") == nil, "no profile served it")
+                    let upstream = try await world.lastRequest()
+                    #expect(upstream["key"] == nil || upstream["key"] == .null, "no credential went upstream: \(upstream)")
+                    let streamed = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("ollama/local-model", stream: true))
+                    #expect(streamed.status == 200)
+                    #expect(streamed.events.contains { $0.data == "[DONE]" }, "\(streamed.body)")
 
-                let refused = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o"))
-                #expect(refused.status == 503, "\(refused.body)")
-                #expect(refused.errorMessage?.contains("no usable credential for provider openai") == true, "\(refused.body)")
+                    let refused = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o"))
+                    #expect(refused.status == 503, "\(refused.body)")
+                    #expect(refused.errorMessage?.contains("no usable credential for provider openai") == true, "\(refused.body)")
+                }
             }
         }
     }

@@ -160,7 +160,10 @@ public final class FileWatcher: Sendable {
             }
             for (wd, _) in watches where armed[wd] == nil { inotify_rm_watch(fd, wd) }
             watches = armed
-            if !raced { return }
+            // A folder created between the look and the watch sent no event: look again until the
+            // folders watched are the ones wanted.
+            let settled = Set(targets.map { Self.nearestExistingDirectory(FileIO.parentDirectory(of: $0)) }) == Set(armed.values)
+            if !raced && settled { return }
         }
         throw Failure(description: "the watched folders keep disappearing")
     }
