@@ -239,19 +239,66 @@ struct UpstreamHTTPClientTests {
         }
         try await server.close()
     }
+
+    @Test("A reused connection that dies long after the request was sent: the request is not sent again")
+    func lateCloseNotResent() async throws {
+        // The second request on a connection is read, "worked on" for 300 ms, then the connection drops.
+        let requests = RequestCounter()
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(OneAnswerPerConnection(closeAfter: TimeAmount.milliseconds(300), requests: requests))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let url = try UpstreamURL("http://127.0.0.1:\(server.localAddress!.port!)/answer")
+        try await Self.withClient { client in
+            let first = try await client.execute(UpstreamRequest(url: url, body: [ByteBuffer(string: "{}")]))
+            #expect(try await Self.read(first.body) == "answer")
+            do {
+                _ = try await client.execute(UpstreamRequest(url: url, body: [ByteBuffer(string: "{}")]))
+                Issue.record("the second request got an answer")
+            } catch let error as UpstreamError {
+                #expect(error.code == .connectionClosed, "\(error)")
+            }
+            #expect(requests.count.load(ordering: .relaxed) == 2, "the upstream saw the second request once, not twice")
+            #expect(client.connectionsOpened == 1)
+        }
+        try await server.close()
+    }
+}
+
+/// Requests a test server has read.
+private final class RequestCounter: Sendable {
+    let count = Atomic<Int>(0)
 }
 
 /// Answers one request per connection, then closes the connection when the next request arrives.
+/// With `closeAfter`, it closes that long after the second request instead of at once.
 private final class OneAnswerPerConnection: ChannelInboundHandler, Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
     private let answered = Atomic<Bool>(false)
+    private let closeAfter: TimeAmount?
+    private let requests: RequestCounter?
+
+    init(closeAfter: TimeAmount? = nil, requests: RequestCounter? = nil) {
+        self.closeAfter = closeAfter
+        self.requests = requests
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .end = unwrapInboundIn(data) else { return }
+        requests?.count.add(1, ordering: .relaxed)
         if answered.exchange(true, ordering: .relaxed) {
-            context.close(promise: nil)
+            if let closeAfter {
+                let channel = context.channel
+                context.eventLoop.scheduleTask(in: closeAfter) { channel.close(promise: nil) }
+            } else {
+                context.close(promise: nil)
+            }
             return
         }
         let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-length": "6", "content-type": "text/plain"])

@@ -32,10 +32,20 @@ public final class UpstreamCancellation: Sendable {
 
     /// Attaches the running exchange; false when the token is already cancelled.
     func attach(_ exchange: UpstreamExchange) -> Bool {
-        state.withLock { state in
+        let attached = state.withLock { state in
             if case .cancelled = state { return false }
             state = .running(exchange)
             return true
+        }
+        if attached { exchange.owner.withLock { $0 = self } }
+        return attached
+    }
+
+    /// The exchange is over (its answer ended or failed): the token lets go of it, and of its request
+    /// body, so a keep-alive client that sends nothing more holds nothing.
+    func finished(_ exchange: UpstreamExchange) {
+        state.withLock { state in
+            if case .running(let current) = state, current === exchange { state = .idle }
         }
     }
 }

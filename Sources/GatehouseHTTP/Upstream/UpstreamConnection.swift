@@ -37,4 +37,14 @@ final class UpstreamConnection: Sendable {
     func close() {
         channel.close(promise: nil)
     }
+
+    /// Closes the connection if it is still serving `exchange` (a cancel that comes late must not
+    /// close the connection under the next request).
+    func close(ifServing exchange: UpstreamExchange) {
+        if channel.eventLoop.inEventLoop {
+            handler.value.close(ifServing: exchange)
+        } else {
+            channel.eventLoop.execute { self.handler.value.close(ifServing: exchange) }
+        }
+    }
 }

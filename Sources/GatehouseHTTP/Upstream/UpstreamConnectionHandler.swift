@@ -61,7 +61,9 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
 
     func start(_ exchange: UpstreamExchange) {
         guard let context, context.channel.isActive, case .idle = phase else {
-            exchange.failed(UpstreamError(.connectionClosed, "\(exchange.request.url.endpoint) closed the pooled connection"))
+            var error = UpstreamError(.connectionClosed, "\(exchange.request.url.endpoint) closed the pooled connection")
+            error.neverSent = true
+            exchange.failed(error)
             return
         }
         self.exchange = exchange
@@ -76,6 +78,11 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(piece))), promise: nil)
         }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    func close(ifServing exchange: UpstreamExchange) {
+        guard let context, self.exchange === exchange else { return }
+        context.close(promise: nil)
     }
 
     func readOn() {
@@ -126,14 +133,24 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
         context.read()
     }
 
+    /// How soon after a request a close with no answer counts as the keep-alive race (the upstream
+    /// closed the idle connection as the request was sent) rather than a failure of the request.
+    static let reuseRace = TimeAmount.milliseconds(100)
+
     func channelInactive(context: ChannelHandlerContext) {
+        let phaseBefore = phase
         phase = .closed
         timer?.cancel()
         timer = nil
         if let exchange {
             self.exchange = nil
-            exchange.failed(
-                failure ?? UpstreamError(.connectionClosed, "\(endpointName) closed the connection before the answer was complete"))
+            var error = failure ?? UpstreamError(.connectionClosed, "\(endpointName) closed the connection before the answer was complete")
+            // Closed with no answer at once after the request went out: a keep-alive connection the
+            // upstream was closing as it was reused, so the request was not acted on.
+            if failure == nil, case .awaitingHead(let since) = phaseBefore, NIODeadline.now() - since < Self.reuseRace {
+                error.neverSent = true
+            }
+            exchange.failed(error)
         }
         if let connection {
             client.closed(connection)

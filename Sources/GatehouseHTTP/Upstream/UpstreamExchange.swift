@@ -8,6 +8,8 @@ final class UpstreamExchange: Sendable {
     let connection: UpstreamConnection
     let request: UpstreamRequest
     private let state: Mutex<UpstreamExchangeStateMachine>
+    /// The token that can cancel this exchange from outside, until the exchange is over.
+    let owner = Mutex<UpstreamCancellation?>(nil)
 
     init(connection: UpstreamConnection, request: UpstreamRequest) {
         self.connection = connection
@@ -69,7 +71,7 @@ final class UpstreamExchange: Sendable {
         let action = state.withLock { $0.cancel() }
         action.head?.resume(throwing: CancellationError())
         action.body?.resume(throwing: CancellationError())
-        if action.close { connection.close() }
+        if action.close { connection.close(ifServing: self) }
     }
 
     private static func bodyError(_ error: any Error) -> any Error {
@@ -90,12 +92,19 @@ final class UpstreamExchange: Sendable {
 
     func receivedEnd() {
         if case .resume(let waiter, let piece) = state.withLock({ $0.receivedEnd() }) { waiter.resume(returning: piece) }
+        release()
     }
 
     func failed(_ error: any Error) {
         let (head, body) = state.withLock { $0.failed(error) }
         if case .fail(let waiter, let error) = head { waiter.resume(throwing: error) }
         if case .fail(let waiter, let error) = body { waiter.resume(throwing: Self.bodyError(error)) }
+        release()
+    }
+
+    /// Breaks the link with the cancellation token once the exchange is over.
+    private func release() {
+        owner.withLock { $0.take() }?.finished(self)
     }
 
     func shouldHoldRead() -> Bool {

@@ -81,8 +81,9 @@ public final class UpstreamHTTPClient: Sendable {
             do {
                 let head = try await exchange.head()
                 return UpstreamResponse(status: head.status, headers: head.headers, body: UpstreamResponseBody(reader: .init(exchange)))
-            } catch let error as UpstreamError where reused && error.code == .connectionClosed {
-                // The upstream closed the pooled connection while it was idle: once more, on a new one.
+            } catch let error as UpstreamError where reused && !fresh && error.neverSent {
+                // The upstream closed the pooled connection as it was reused: once more, on a new one.
+                // A connection that dies later may have carried the request: it is not sent twice.
                 fresh = true
             }
         }

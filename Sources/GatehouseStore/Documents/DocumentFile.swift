@@ -1,5 +1,6 @@
 import GatehouseCore
 import Logging
+import NIOPosix
 
 /// One JSON document on disk under the lock contract: unlocked consistent reads, and locked
 /// read-modify-write updates that re-read the file under the lock, so no update is ever lost.
@@ -76,8 +77,13 @@ public struct DocumentFile<Document: StoreDocument>: Sendable {
             if let changed {
                 let output = changed.json.serialized(pretty: true)
                 if output != bytes {
-                    AtomicFile.removeStaleTemporaries(of: path)
-                    try AtomicFile.write(output, to: path)
+                    // The fsyncs block: they run on a thread of the pool kept for that, never on the
+                    // threads that serve connections or run tasks.
+                    let path = path
+                    try await NIOThreadPool.singleton.runIfActive {
+                        AtomicFile.removeStaleTemporaries(of: path)
+                        try AtomicFile.write(output, to: path)
+                    }
                 }
             }
             return result

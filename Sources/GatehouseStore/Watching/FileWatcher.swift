@@ -41,11 +41,12 @@ public final class FileWatcher: Sendable {
 
     /// Replaces the files to watch; a running watcher re-arms and reports them all.
     public func watch(_ files: some Sequence<String>) {
-        let fd = control.withLock { control -> Int32? in
+        // Written under the lock: the session closes its pipe under the same lock, so the number
+        // can never name another file by then.
+        control.withLock { control in
             control.targets = Set(files)
-            return control.wakeFD
+            if let fd = control.wakeFD { Self.wake(fd) }
         }
-        if let fd { Self.wake(fd) }
     }
 
     /// The files watched now.
@@ -90,15 +91,17 @@ public final class FileWatcher: Sendable {
             _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
         }
         defer {
-            control.withLock { $0.wakeFD = nil }
+            control.withLock { control in
+                control.wakeFD = nil
+                close(pipeFDs[1])
+            }
             close(pipeFDs[0])
-            close(pipeFDs[1])
         }
         control.withLock {
             $0.wakeFD = pipeFDs[1]
             $0.sessions += 1
         }
-        var watches: [Int32: String] = [:]
+        var watches: [Int32: Set<String>] = [:]
         var targets = files
         try arm(fd: fd, targets: targets, watches: &watches)
         await onChange(targets.sorted())
@@ -117,14 +120,17 @@ public final class FileWatcher: Sendable {
                 case .events(let bytes):
                     try Self.parse(bytes) { wd, mask, name in
                         if mask & UInt32(IN_Q_OVERFLOW) != 0 { throw Failure(description: "the kernel's event queue overflowed") }
-                        guard let directory = watches[wd] else { return }
+                        guard let directories = watches[wd] else { return }
                         if mask & UInt32(IN_IGNORED) != 0 {
                             watches.removeValue(forKey: wd)
                             rearm = true
                             return
                         }
                         if mask & (UInt32(IN_DELETE_SELF) | UInt32(IN_MOVE_SELF) | UInt32(IN_ISDIR)) != 0 { rearm = true }
-                        if let name, targets.contains(directory + "/" + name) { changed.insert(directory + "/" + name) }
+                        // One folder may be reached by several paths (symbolic links): each spelling counts.
+                        if let name {
+                            for directory in directories where targets.contains(directory + "/" + name) { changed.insert(directory + "/" + name) }
+                        }
                     }
                 }
                 if rearm {
@@ -135,17 +141,19 @@ public final class FileWatcher: Sendable {
                 if !changed.isEmpty { await onChange(changed.sorted()) }
             }
         } onCancel: {
-            Self.wake(wakeFD)
+            control.withLock { control in
+                if control.wakeFD == wakeFD { Self.wake(wakeFD) }
+            }
         }
     }
 
     /// Watches the folder of every target, or the nearest folder above it that exists, and stops
     /// watching folders no target needs any more.
-    private func arm(fd: Int32, targets: Set<String>, watches: inout [Int32: String]) throws {
+    private func arm(fd: Int32, targets: Set<String>, watches: inout [Int32: Set<String>]) throws {
         for _ in 0..<8 {
             let wanted = Set(targets.map { Self.nearestExistingDirectory(FileIO.parentDirectory(of: $0)) })
             var raced = false
-            var armed: [Int32: String] = [:]
+            var armed: [Int32: Set<String>] = [:]
             for directory in wanted {
                 let wd = inotify_add_watch(fd, directory, Self.directoryMask)
                 if wd < 0 {
@@ -156,13 +164,13 @@ public final class FileWatcher: Sendable {
                     }
                     throw Failure(description: "inotify_add_watch \(directory): \(String(cString: strerror(errno)))")
                 }
-                armed[wd] = directory
+                armed[wd, default: []].insert(directory)
             }
             for (wd, _) in watches where armed[wd] == nil { inotify_rm_watch(fd, wd) }
             watches = armed
             // A folder created between the look and the watch sent no event: look again until the
             // folders watched are the ones wanted.
-            let settled = Set(targets.map { Self.nearestExistingDirectory(FileIO.parentDirectory(of: $0)) }) == Set(armed.values)
+            let settled = Set(targets.map { Self.nearestExistingDirectory(FileIO.parentDirectory(of: $0)) }) == wanted
             if !raced && settled { return }
         }
         throw Failure(description: "the watched folders keep disappearing")
