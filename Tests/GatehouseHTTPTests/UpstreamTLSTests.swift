@@ -73,4 +73,26 @@ private final class HelloResponder: ChannelInboundHandler, Sendable {
         context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
+
+    @Test("An https endpoint that accepts the connection but never answers the handshake fails within the connect timeout")
+    func stalledHandshake() async throws {
+        // A TCP server that accepts and then says nothing.
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in channel.eventLoop.makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0).get()
+        var configuration = UpstreamHTTPClient.Configuration()
+        configuration.connectTimeout = .milliseconds(300)
+        let client = UpstreamHTTPClient(configuration: configuration)
+        let start = ContinuousClock.now
+        do {
+            _ = try await client.execute(
+                UpstreamRequest(url: try UpstreamURL("https://127.0.0.1:\(server.localAddress!.port!)/v1/chat/completions"), body: []))
+            Issue.record("a stalled handshake gave an answer")
+        } catch let error as UpstreamError {
+            #expect(error.code == .connectTimeout, "\(error)")
+        }
+        #expect(ContinuousClock.now - start < .seconds(5), "it waited for the first-byte timeout instead")
+        await client.shutdown()
+        try await server.close()
+    }
 }

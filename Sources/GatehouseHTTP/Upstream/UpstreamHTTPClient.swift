@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import Synchronization
 
 /// A lean pooled keep-alive HTTP/1.1 client for the provider requests of the gateway's hot path.
@@ -135,24 +136,29 @@ public final class UpstreamHTTPClient: Sendable {
     private func connect(_ endpoint: UpstreamURL.Endpoint, on loop: any EventLoop) async throws -> UpstreamConnection {
         let id = nextID.add(1, ordering: .relaxed).newValue
         let tls = endpoint.isTLS ? try tlsContext() : nil
+        let deadline = NIODeadline.now() + TimeAmount(configuration.connectTimeout)
         // Several channels may be tried (one per address); the one that connected is the connection.
-        let made = NIOLockedValueBox<[UpstreamConnection]>([])
+        let made = NIOLockedValueBox<[(connection: UpstreamConnection, handshake: EventLoopFuture<Void>?)]>([])
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { [timeouts] channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
+                    var handshake: EventLoopFuture<Void>?
                     if let tls {
                         let serverName = Self.isIPAddress(endpoint.host) ? nil : endpoint.host
                         try pipeline.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                        let waiter = TLSHandshakeWaiter(promise: channel.eventLoop.makePromise(), deadline: deadline)
+                        handshake = waiter.promise.futureResult
+                        try pipeline.addHandler(waiter)
                     }
                     try pipeline.addHTTPClientHandlers()
                     let handler = UpstreamConnectionHandler(client: self, timeouts: timeouts)
                     let connection = UpstreamConnection(id: id, endpoint: endpoint, channel: channel, handler: handler)
                     handler.connection = connection
                     try pipeline.addHandler(handler)
-                    made.withLockedValue { $0.append(connection) }
+                    made.withLockedValue { $0.append((connection, handshake)) }
                 }
             }
         let channel: any Channel
@@ -163,12 +169,25 @@ public final class UpstreamHTTPClient: Sendable {
         } catch {
             throw UpstreamError(.connectFailed, "could not connect to \(endpoint): \(error)")
         }
-        guard let connection = made.withLockedValue({ $0.first { $0.channel === channel } }) else {
+        guard let entry = made.withLockedValue({ $0.first { $0.connection.channel === channel } }) else {
             channel.close(promise: nil)
             throw UpstreamError(.connectFailed, "could not connect to \(endpoint): the connection was not set up")
         }
+        if let handshake = entry.handshake {
+            // The TLS handshake counts toward the connect timeout.
+            do {
+                try await handshake.get()
+            } catch let error as UpstreamError {
+                channel.close(promise: nil)
+                throw error.code == .connectTimeout
+                    ? UpstreamError(.connectTimeout, "no TLS session with \(endpoint) within \(configuration.connectTimeout)") : error
+            } catch {
+                channel.close(promise: nil)
+                throw UpstreamError(.tls, "TLS with \(endpoint) failed: \(error)")
+            }
+        }
         opened.add(1, ordering: .relaxed)
-        return connection
+        return entry.connection
     }
 
     private func tlsContext() throws -> NIOSSLContext {
@@ -186,5 +205,53 @@ public final class UpstreamHTTPClient: Sendable {
 
     private static func isIPAddress(_ host: String) -> Bool {
         host.contains(":") || host.allSatisfy { $0 == "." || $0.isASCII && $0.isNumber }
+    }
+}
+
+/// Completes its promise when the TLS handshake is done, fails it when the handshake fails, the
+/// connection closes, or `deadline` passes first; then leaves the pipeline.
+private final class TLSHandshakeWaiter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    let promise: EventLoopPromise<Void>
+    private let deadline: NIODeadline
+    private var timer: Scheduled<Void>?
+    private var done = false
+
+    init(promise: EventLoopPromise<Void>, deadline: NIODeadline) {
+        self.promise = promise
+        self.deadline = deadline
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (waiter, context) = loopBound.value
+            waiter.finish(.failure(UpstreamError(.connectTimeout, "TLS handshake timed out")), context: context)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event { finish(.success(()), context: context) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        finish(.failure(error), context: context)
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(.failure(ChannelError.ioOnClosedChannel), context: context)
+        context.fireChannelInactive()
+    }
+
+    private func finish(_ result: Result<Void, any Error>, context: ChannelHandlerContext) {
+        guard !done else { return }
+        done = true
+        timer?.cancel()
+        timer = nil
+        promise.completeWith(result)
+        if case .success = result { context.pipeline.syncOperations.removeHandler(context: context, promise: nil) }
     }
 }
