@@ -50,6 +50,13 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
         self.context = context
     }
 
+    func channelActive(context: ChannelHandlerContext) {
+        // A new connection may go to the pool before it serves anything: the pool-idle clock runs.
+        phase = .idle(since: .now())
+        arm(.now() + timeouts.tick)
+        context.fireChannelActive()
+    }
+
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         timer?.cancel()
@@ -199,10 +206,13 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
         case .idle(let since):
             let deadline = since + timeouts.poolIdle
             guard now >= deadline else { return arm(min(deadline, nextTick)) }
-            // Still idle in the pool (not just leased): close it.
+            // Still idle in the pool (not just leased): close it. A connection a request just took
+            // is checked again at the next tick (it may come back to the pool unused).
             if let connection, client.removeIdle(connection) {
                 phase = .closed
                 context.close(promise: nil)
+            } else {
+                arm(nextTick)
             }
         case .awaitingHead(let since):
             let deadline = since + timeouts.firstByte
