@@ -267,6 +267,43 @@ struct UpstreamHTTPClientTests {
         }
         try await server.close()
     }
+
+    @Test("A reader that takes nothing for longer than the idle timeout gives the connection up: readerStalled")
+    func stalledReader() async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(LargeAnswer())
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let url = try UpstreamURL("http://127.0.0.1:\(server.localAddress!.port!)/large")
+        try await Self.withClient({ $0.idleTimeout = .milliseconds(200) }) { client in
+            let response = try await client.execute(UpstreamRequest(url: url, body: [ByteBuffer(string: "{}")]))
+            #expect(response.status == .ok)
+            // The reader stalls; the answer piles up to the high watermark and reading stops.
+            try await Task.sleep(for: .milliseconds(800))
+            let error = await #expect(throws: UpstreamError.self) { _ = try await Self.read(response.body) }
+            #expect(error?.code == .readerStalled, "\(String(describing: error))")
+        }
+        try await server.close()
+    }
+}
+
+/// Answers every request with 8 MiB.
+private final class LargeAnswer: ChannelInboundHandler, Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .end = unwrapInboundIn(data) else { return }
+        let piece = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 * 1024)
+        let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-length": "\(128 * piece.readableBytes)"])
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        for _ in 0..<128 { context.write(wrapOutboundOut(.body(.byteBuffer(piece))), promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
 }
 
 /// Requests a test server has read.

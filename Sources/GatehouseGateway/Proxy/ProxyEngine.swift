@@ -384,6 +384,10 @@ struct ProxyEngine: Sendable {
                     } catch is CancellationError {
                         logger.info("the client closed the stream", metadata: ["request.id": "\(requestID)", "auth.profile": "\(profile.map(\.description) ?? "none")"])
                         return
+                    } catch let error as UpstreamError where error.code == .readerStalled {
+                        // The client stopped reading: its answer is given up; the profile did nothing wrong.
+                        logger.warning("the client stopped reading the answer", metadata: ["request.id": "\(requestID)", "error": "\(error)"])
+                        throw error
                     } catch {
                         // The upstream cut the answer: the client must see an error, not a clean end.
                         markCut()

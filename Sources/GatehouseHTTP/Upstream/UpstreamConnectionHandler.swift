@@ -220,9 +220,16 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
             fail(
                 UpstreamError(.readTimeout, "\(endpointName) sent no answer within \(Self.describe(timeouts.firstByte))"), context: context)
         case .streaming(let lastRead):
-            if holdingRead { return arm(nextTick) }
             let deadline = lastRead + timeouts.idle
             guard now >= deadline else { return arm(min(deadline, nextTick)) }
+            if holdingRead {
+                // The reader took nothing for the whole idle time: the connection is not held forever.
+                fail(
+                    UpstreamError(
+                        .readerStalled, "the answer from \(endpointName) was not read for more than \(Self.describe(timeouts.idle))"),
+                    context: context)
+                return
+            }
             fail(
                 UpstreamError(
                     .readTimeout, "\(endpointName) paused for more than \(Self.describe(timeouts.idle)) in the middle of the answer"),

@@ -3,7 +3,7 @@ import GatehouseCore
 /// Why an upstream request failed, in terms a person can act on, and which endpoint it was for.
 public struct UpstreamError: Error, Sendable, CustomStringConvertible {
     fileprivate enum Code: Sendable, Hashable {
-        case invalidURL, connectTimeout, connectFailed, tls, readTimeout, connectionClosed, invalidResponse, shutdown
+        case invalidURL, connectTimeout, connectFailed, tls, readTimeout, connectionClosed, invalidResponse, shutdown, readerStalled
     }
 
     /// What kind of failure this is; compare with the static members (`error.code == .readTimeout`).
@@ -26,6 +26,9 @@ public struct UpstreamError: Error, Sendable, CustomStringConvertible {
         public static let invalidResponse = Kind(code: .invalidResponse)
         /// The client was shut down.
         public static let shutdown = Kind(code: .shutdown)
+        /// Whoever reads the answer took none of it for longer than the idle timeout (a client of
+        /// the gateway that stopped reading): the connection is given up, the upstream is not at fault.
+        public static let readerStalled = Kind(code: .readerStalled)
     }
 
     public let code: Kind
@@ -50,7 +53,7 @@ public struct UpstreamError: Error, Sendable, CustomStringConvertible {
         case .readTimeout: .readTimeout
         case .connectFailed: .connectionRefused
         case .connectionClosed: receivedResponse ? .streamCut : .connectionReset
-        case .invalidURL, .tls, .invalidResponse, .shutdown: .other
+        case .invalidURL, .tls, .invalidResponse, .shutdown, .readerStalled: .other
         }
     }
 }
