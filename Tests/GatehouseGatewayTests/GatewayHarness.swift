@@ -63,6 +63,20 @@ struct GatewayWorld {
         return try? JSONValue.parse(Array(data))
     }
 
+    /// Rewrites `gatehouse.json` with `change` applied to the entry of provider `id` (atomically,
+    /// as an editor that saves through a temporary file does).
+    func editProvider(_ id: String, _ change: (inout [String: JSONValue]) -> Void) throws {
+        let path = gatehouseHome.configurationPath
+        guard case .object(var root)? = readJSON(path), case .object(var providers)? = root["providers"] else {
+            throw MockProviderError(description: "\(path) has no providers object")
+        }
+        var entry = providers[id]?.objectValue ?? [:]
+        change(&entry)
+        providers[id] = .object(entry)
+        root["providers"] = .object(providers)
+        try AtomicFile.write(JSONValue.object(root).serialized(), to: path)
+    }
+
     /// `auth-state.json` of the main agent.
     var authState: JSONValue? { readJSON(gatehouseHome.authStatePath("main")) }
     /// `auth-profiles.json` of the main agent.

@@ -125,14 +125,9 @@ struct ModelListingTests {
                 "access": .string(account.access), "refresh": .string(account.refresh), "expires": .int(nowMillis() + 3_600_000),
             ]
             // The world's openai entry plus the mock's token endpoint.
-            var config = try #require(world.readJSON(world.gatehouseHome.configurationPath))
-            if case .object(var root) = config, case .object(var providers)? = root["providers"], case .object(var openai)? = providers["openai"] {
-                openai["oauth"] = ["tokenUrl": .string(world.mock.baseURL + "/oauth/token"), "clientId": "gatehouse-test", "encoding": "form"]
-                providers["openai"] = .object(openai)
-                root["providers"] = .object(providers)
-                config = .object(root)
+            try world.editProvider("openai") {
+                $0["oauth"] = ["tokenUrl": .string(world.mock.baseURL + "/oauth/token"), "clientId": "gatehouse-test", "encoding": "form"]
             }
-            try AtomicFile.write(config.serialized(), to: world.gatehouseHome.configurationPath)
             try await world.cli(["auth", "add", "openai", "--name", "me", "--oauth-json", "-"], stdin: login.serializedString(pretty: false))
             try await GatewayProcess.with(home: world.home) { gateway in
                 let answer = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o"))
@@ -204,14 +199,7 @@ struct ModelListingTests {
                 #expect(!(try await ids(gateway, agent: "helper").contains("xai/grok-4")))
 
                 // A model added to the configuration by editing the file.
-                var config = try #require(world.readJSON(world.gatehouseHome.configurationPath))
-                if case .object(var root) = config, case .object(var providers)? = root["providers"], case .object(var openai)? = providers["openai"] {
-                    openai["models"] = [["id": "gpt-next", "name": "GPT Next"]]
-                    providers["openai"] = .object(openai)
-                    root["providers"] = .object(providers)
-                    config = .object(root)
-                }
-                try AtomicFile.write(config.serialized(), to: world.gatehouseHome.configurationPath)
+                try world.editProvider("openai") { $0["models"] = [["id": "gpt-next", "name": "GPT Next"]] }
                 #expect(try await eventually(timeout: .seconds(1)) { try await ids(gateway).contains("openai/gpt-next") }, "config edit")
                 #expect(gateway.process.stderrSoFar.contains("reloaded the configuration"))
 

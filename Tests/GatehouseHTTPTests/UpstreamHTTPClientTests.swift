@@ -24,6 +24,28 @@ struct UpstreamHTTPClientTests {
         return text
     }
 
+    /// Runs `body` with the base URL of a loopback HTTP/1.1 server whose connections each get the
+    /// handler `makeHandler` returns, and closes the server afterwards.
+    static func withServer(
+        _ makeHandler: @escaping @Sendable () -> any ChannelInboundHandler & Sendable, _ body: (String) async throws -> Void
+    ) async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(makeHandler())
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        do {
+            try await body("http://127.0.0.1:\(server.localAddress!.port!)")
+        } catch {
+            try? await server.close()
+            throw error
+        }
+        try await server.close()
+    }
+
     static func withClient<T>(
         _ configure: (inout UpstreamHTTPClient.Configuration) -> Void = { _ in }, _ body: (UpstreamHTTPClient) async throws -> T
     ) async throws -> T {
@@ -221,73 +243,52 @@ struct UpstreamHTTPClientTests {
     func staleConnectionRetried() async throws {
         // A server that answers the first request of each connection with keep-alive, and closes the
         // connection without an answer when a second request comes on it.
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(OneAnswerPerConnection())
+        try await Self.withServer({ OneAnswerPerConnection() }) { base in
+            let url = try UpstreamURL(base + "/answer")
+            try await Self.withClient { client in
+                for round in 0..<3 {
+                    let response = try await client.execute(UpstreamRequest(url: url, body: [ByteBuffer(string: "{}")]))
+                    #expect(try await Self.read(response.body) == "answer", "round \(round)")
                 }
+                #expect(client.connectionsOpened == 3)
             }
-            .bind(host: "127.0.0.1", port: 0).get()
-        let url = try UpstreamURL("http://127.0.0.1:\(server.localAddress!.port!)/answer")
-        try await Self.withClient { client in
-            for round in 0..<3 {
-                let response = try await client.execute(UpstreamRequest(url: url, body: [ByteBuffer(string: "{}")]))
-                #expect(try await Self.read(response.body) == "answer", "round \(round)")
-            }
-            #expect(client.connectionsOpened == 3)
         }
-        try await server.close()
     }
 
     @Test("A reused connection that dies long after the request was sent: the request is not sent again")
     func lateCloseNotResent() async throws {
         // The second request on a connection is read, "worked on" for 300 ms, then the connection drops.
         let requests = RequestCounter()
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(OneAnswerPerConnection(closeAfter: TimeAmount.milliseconds(300), requests: requests))
+        try await Self.withServer({ OneAnswerPerConnection(closeAfter: TimeAmount.milliseconds(300), requests: requests) }) { base in
+            let url = try UpstreamURL(base + "/answer")
+            try await Self.withClient { client in
+                let first = try await client.execute(UpstreamRequest(url: url, body: [ByteBuffer(string: "{}")]))
+                #expect(try await Self.read(first.body) == "answer")
+                do {
+                    _ = try await client.execute(UpstreamRequest(url: url, body: [ByteBuffer(string: "{}")]))
+                    Issue.record("the second request got an answer")
+                } catch let error as UpstreamError {
+                    #expect(error.code == .connectionClosed, "\(error)")
                 }
+                #expect(requests.count.load(ordering: .relaxed) == 2, "the upstream saw the second request once, not twice")
+                #expect(client.connectionsOpened == 1)
             }
-            .bind(host: "127.0.0.1", port: 0).get()
-        let url = try UpstreamURL("http://127.0.0.1:\(server.localAddress!.port!)/answer")
-        try await Self.withClient { client in
-            let first = try await client.execute(UpstreamRequest(url: url, body: [ByteBuffer(string: "{}")]))
-            #expect(try await Self.read(first.body) == "answer")
-            do {
-                _ = try await client.execute(UpstreamRequest(url: url, body: [ByteBuffer(string: "{}")]))
-                Issue.record("the second request got an answer")
-            } catch let error as UpstreamError {
-                #expect(error.code == .connectionClosed, "\(error)")
-            }
-            #expect(requests.count.load(ordering: .relaxed) == 2, "the upstream saw the second request once, not twice")
-            #expect(client.connectionsOpened == 1)
         }
-        try await server.close()
     }
 
     @Test("A reader that takes nothing for longer than the idle timeout gives the connection up: readerStalled")
     func stalledReader() async throws {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(LargeAnswer())
-                }
+        try await Self.withServer({ LargeAnswer() }) { base in
+            let url = try UpstreamURL(base + "/large")
+            try await Self.withClient({ $0.idleTimeout = .milliseconds(200) }) { client in
+                let response = try await client.execute(UpstreamRequest(url: url, body: [ByteBuffer(string: "{}")]))
+                #expect(response.status == .ok)
+                // The reader stalls; the answer piles up to the high watermark and reading stops.
+                try await Task.sleep(for: .milliseconds(800))
+                let error = await #expect(throws: UpstreamError.self) { _ = try await Self.read(response.body) }
+                #expect(error?.code == .readerStalled, "\(String(describing: error))")
             }
-            .bind(host: "127.0.0.1", port: 0).get()
-        let url = try UpstreamURL("http://127.0.0.1:\(server.localAddress!.port!)/large")
-        try await Self.withClient({ $0.idleTimeout = .milliseconds(200) }) { client in
-            let response = try await client.execute(UpstreamRequest(url: url, body: [ByteBuffer(string: "{}")]))
-            #expect(response.status == .ok)
-            // The reader stalls; the answer piles up to the high watermark and reading stops.
-            try await Task.sleep(for: .milliseconds(800))
-            let error = await #expect(throws: UpstreamError.self) { _ = try await Self.read(response.body) }
-            #expect(error?.code == .readerStalled, "\(String(describing: error))")
         }
-        try await server.close()
     }
 }
 

@@ -146,35 +146,11 @@ struct RefreshBenchmark {
         }
         let before = try Self.storedCredential(store, profile)
 
-        let executable = ChildProcess.currentExecutable()
         let arguments = RefreshWorker.arguments(home: home.path, agent: Self.agent, profile: profile, tasks: options.tasks)
-        var children: [ChildProcess] = []
-        for _ in 0..<options.processes {
-            children.append(try ChildProcess(executable: executable, arguments: arguments))
-        }
-        for child in children {
-            let line = try child.readLine()
-            guard line == "ready" else {
-                let status = child.wait()
-                throw BenchError("\(RefreshWorker.command) \(child.pid) did not start (exit status \(status), said: \(line ?? "nothing"))")
-            }
-        }
+        let children = try WorkerPipe.startWorkers(options.processes, arguments: arguments, command: RefreshWorker.command)
         let countersBefore = try await mock.counters()
 
-        let start = MonotonicTime.now()
-        for child in children {
-            try child.send("go")
-            child.closeInput()
-        }
-        var reports: [RefreshWorkerReport] = []
-        for child in children {
-            let output = String(decoding: try child.readToEnd(), as: UTF8.self)
-            let status = child.wait()
-            guard status == 0, let line = output.split(separator: "\n").last else {
-                throw BenchError("\(RefreshWorker.command) \(child.pid) failed (exit status \(status)); its output: \(output.prefix(500))")
-            }
-            reports.append(try RefreshWorker.decodeReport(String(line)))
-        }
+        let (start, reports) = try WorkerPipe.release(children, command: RefreshWorker.command, decode: RefreshWorker.decodeReport)
 
         let countersAfter = try await mock.counters()
         let after = try Self.storedCredential(store, profile)

@@ -114,34 +114,10 @@ struct StoreBenchmark {
         let store = try AgentStore(home: home, agentID: agent, lockOptions: lockOptions)
         try await CounterUpdates.prepare(store)
 
-        let executable = ChildProcess.currentExecutable()
         let arguments = StoreWorker.arguments(
             home: home.path, agent: agent, ops: options.ops, initialBackoff: lockOptions.initialBackoff)
-        var children: [ChildProcess] = []
-        for _ in 0..<options.processes {
-            children.append(try ChildProcess(executable: executable, arguments: arguments))
-        }
-        for child in children {
-            let line = try child.readLine()
-            guard line == "ready" else {
-                let status = child.wait()
-                throw BenchError("store-worker \(child.pid) did not start (exit status \(status), said: \(line ?? "nothing"))")
-            }
-        }
-        let start = MonotonicTime.now()
-        for child in children {
-            try child.send("go")
-            child.closeInput()
-        }
-        var samples: [WorkerSamples] = []
-        for child in children {
-            let output = String(decoding: try child.readToEnd(), as: UTF8.self)
-            let status = child.wait()
-            guard status == 0, let line = output.split(separator: "\n").last else {
-                throw BenchError("store-worker \(child.pid) failed (exit status \(status)); its output: \(output.prefix(500))")
-            }
-            samples.append(try StoreWorker.decodeReport(String(line)))
-        }
+        let children = try WorkerPipe.startWorkers(options.processes, arguments: arguments, command: StoreWorker.command)
+        let (start, samples) = try WorkerPipe.release(children, command: StoreWorker.command, decode: StoreWorker.decodeReport)
         let id = lockOptions == .store ? "processes-default-backoff" : "processes-5ms-backoff"
         return StoreReport.Row(
             id: id, label: label, workers: options.processes, opsPerWorker: options.ops, start: start,

@@ -35,4 +35,46 @@ enum WorkerPipe {
             offset += n
         }
     }
+
+    // MARK: The parent side
+
+    /// Starts `count` copies of this executable with `arguments` and waits until each says `ready`.
+    /// - Parameter command: the worker's name, for errors.
+    static func startWorkers(_ count: Int, arguments: [String], command: String) throws -> [ChildProcess] {
+        let executable = ChildProcess.currentExecutable()
+        var children: [ChildProcess] = []
+        for _ in 0..<count {
+            children.append(try ChildProcess(executable: executable, arguments: arguments))
+        }
+        for child in children {
+            let line = try child.readLine()
+            guard line == "ready" else {
+                let status = child.wait()
+                throw BenchError("\(command) \(child.pid) did not start (exit status \(status), said: \(line ?? "nothing"))")
+            }
+        }
+        return children
+    }
+
+    /// Sends `go` to every worker at once, then waits for each and decodes its report (the last line
+    /// it printed). Returns when `go` went out and the reports in the workers' order.
+    static func release<Report>(
+        _ children: [ChildProcess], command: String, decode: (String) throws -> Report
+    ) throws -> (start: UInt64, reports: [Report]) {
+        let start = MonotonicTime.now()
+        for child in children {
+            try child.send("go")
+            child.closeInput()
+        }
+        var reports: [Report] = []
+        for child in children {
+            let output = String(decoding: try child.readToEnd(), as: UTF8.self)
+            let status = child.wait()
+            guard status == 0, let line = output.split(separator: "\n").last else {
+                throw BenchError("\(command) \(child.pid) failed (exit status \(status)); its output: \(output.prefix(500))")
+            }
+            reports.append(try decode(String(line)))
+        }
+        return (start, reports)
+    }
 }

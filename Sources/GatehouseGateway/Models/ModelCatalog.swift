@@ -121,7 +121,7 @@ final class ModelCatalog: Sendable {
         let elapsed = ContinuousClock.now - start
         var metadata: Logger.Metadata = [
             "agent": "\(agent)", "reason": "\(reasons.map(\.rawValue).joined(separator: ","))", "generation": "\(generation)",
-            "duration_us": "\(elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000)",
+            "duration_us": "\(elapsed.microseconds)",
         ]
         switch built.result {
         case .success(let view):

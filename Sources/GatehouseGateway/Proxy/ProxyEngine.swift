@@ -516,7 +516,7 @@ struct RequestLog {
     }
 
     private func String(format duration: Duration) -> Swift.String {
-        let micros = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+        let micros = duration.microseconds
         return "\(micros / 1000).\(Swift.String(micros % 1000 + 1000).dropFirst())"
     }
 }
