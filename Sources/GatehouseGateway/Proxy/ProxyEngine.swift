@@ -2,7 +2,6 @@ import GatehouseCore
 import GatehouseHTTP
 import GatehouseStore
 import HTTPTypes
-import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -37,35 +36,49 @@ struct ProxyEngine: Sendable {
     private static let requestCounter = Atomic<UInt64>(0)
     private static let requestPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
-    let connections = ClientConnections()
+    private static func nextRequestID() -> String {
+        "gh-\(requestPrefix)-\(requestCounter.wrappingAdd(1, ordering: .relaxed).oldValue)"
+    }
 
-    func handle(_ request: Request, api: WireAPI, channel: any Channel) async -> Response {
+    /// The answer to a model request. `cancellation` is cancelled when the client hangs up.
+    func handle(_ request: ModelRequest, cancellation: UpstreamCancellation) async -> ProxyAnswer {
         let start = ContinuousClock.now
-        let requestID = "gh-\(Self.requestPrefix)-\(Self.requestCounter.wrappingAdd(1, ordering: .relaxed).oldValue)"
+        let requestID = Self.nextRequestID()
+        let api = request.api
         var log = RequestLog(requestID: requestID, api: api)
-        let response: Response
+        let answer: ProxyAnswer
         do {
-            response = try await serve(request, api: api, requestID: requestID, channel: channel, log: &log)
+            answer = try await serve(request, requestID: requestID, cancellation: cancellation, log: &log)
         } catch is CancellationError {
             // The client hung up: its upstream request was cancelled.
             log.status = 499
             log.error = "the client closed the connection"
-            response = WireError(status: .init(code: 499), kind: .upstream, message: "client closed request").response(for: api, requestID: requestID)
+            answer = WireError(status: .init(code: 499), kind: .upstream, message: "client closed request").answer(for: api, requestID: requestID)
         } catch let error as WireError {
             log.status = Int(error.status.code)
             log.error = error.message
-            response = error.response(for: api, requestID: requestID)
+            answer = error.answer(for: api, requestID: requestID)
         } catch {
             log.status = 500
             log.error = "\(error)"
-            response = WireError(status: .internalServerError, kind: .upstream, message: "internal error: \(error)").response(for: api, requestID: requestID)
+            answer = WireError(status: .internalServerError, kind: .upstream, message: "internal error: \(error)").answer(for: api, requestID: requestID)
         }
         log.emit(logger, duration: ContinuousClock.now - start)
-        return response
+        return answer
     }
 
-    private func serve(_ request: Request, api: WireAPI, requestID: String, channel: any Channel, log: inout RequestLog) async throws -> Response {
-        try access.check(request)
+    /// The answer to a model request refused before it was read whole (a body over the limit).
+    func refuse(_ error: WireError, api: WireAPI) -> ProxyAnswer {
+        var log = RequestLog(requestID: Self.nextRequestID(), api: api)
+        log.status = Int(error.status.code)
+        log.error = error.message
+        log.emit(logger, duration: .zero)
+        return error.answer(for: api, requestID: log.requestID)
+    }
+
+    private func serve(_ request: ModelRequest, requestID: String, cancellation: UpstreamCancellation, log: inout RequestLog) async throws -> ProxyAnswer {
+        let api = request.api
+        try access.check(request.headers)
         let snapshot = state.current
         let agentID = request.headers[.gatehouseAgent] ?? snapshot.configuration.defaultAgentID
         log.agent = agentID
@@ -79,15 +92,9 @@ struct ProxyEngine: Sendable {
             throw WireError(status: .badRequest, kind: .invalidRequest, message: "X-Gatehouse-Session: \(problem)")
         }
 
-        // The body: bounded, scanned for the model, which is rewritten to the provider's own id.
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: maxBodyBytes)
-        } catch {
-            throw WireError(
-                status: .contentTooLarge, kind: .tooLarge,
-                message: "the request body is larger than the gateway's limit of \(maxBodyBytes / (1 << 20)) MiB")
-        }
+        // The body (bounded by the connection's handler) is scanned for the model, which is rewritten
+        // to the provider's own id.
+        let body = request.body
         let scan: RequestBodyScan
         do {
             scan = try body.withUnsafeReadableBytes { bytes throws(RequestBodyScanError) in try RequestBodyScan.scan(bytes) }
@@ -173,13 +180,10 @@ struct ProxyEngine: Sendable {
         case nil:
             throw WireError(status: .internalServerError, kind: .upstream, message: "provider \(providerID) has no baseUrl")
         }
-        // Cancelled when the client hangs up.
-        let cancellation = connections.cancellation(for: channel)
-
         if order.isEmpty {
             return try await serveWithoutCredential(
                 UpstreamRequest(method: .POST, url: url, headers: headers, body: upstreamBody), api: api, providerID: providerID,
-                model: modelID, runtime: runtime, requestID: requestID, channel: channel, cancellation: cancellation, log: &log)
+                model: modelID, runtime: runtime, requestID: requestID, eventLoop: request.eventLoop, cancellation: cancellation, log: &log)
         }
         var lastFailure: (status: Int, headers: HTTPHeaders, body: ByteBuffer)?
         var lastTransport: String?
@@ -213,7 +217,7 @@ struct ProxyEngine: Sendable {
                 let response: UpstreamResponse
                 do {
                     response = try await upstream.execute(
-                        UpstreamRequest(method: .POST, url: url, headers: attemptHeaders, body: upstreamBody), on: channel.eventLoop,
+                        UpstreamRequest(method: .POST, url: url, headers: attemptHeaders, body: upstreamBody), on: request.eventLoop,
                         cancellation: cancellation)
                 } catch is CancellationError {
                     throw CancellationError()
@@ -279,13 +283,13 @@ struct ProxyEngine: Sendable {
     /// recorded in profile health and the answer names no profile.
     private func serveWithoutCredential(
         _ request: UpstreamRequest, api: WireAPI, providerID: String, model: String, runtime: AgentRuntime, requestID: String,
-        channel: any Channel, cancellation: UpstreamCancellation, log: inout RequestLog
-    ) async throws -> Response {
+        eventLoop: any EventLoop, cancellation: UpstreamCancellation, log: inout RequestLog
+    ) async throws -> ProxyAnswer {
         log.attempts = 1
         log.profile = "none"
         let response: UpstreamResponse
         do {
-            response = try await upstream.execute(request, on: channel.eventLoop, cancellation: cancellation)
+            response = try await upstream.execute(request, on: eventLoop, cancellation: cancellation)
         } catch is CancellationError {
             throw CancellationError()
         } catch where Task.isCancelled {
@@ -350,7 +354,7 @@ struct ProxyEngine: Sendable {
     private func relay(
         _ response: UpstreamResponse, api: WireAPI, profile: ProfileID?, model: String, secret: String?, runtime: AgentRuntime,
         requestID: String, attempts: Int
-    ) -> Response {
+    ) -> ProxyAnswer {
         let fields = Self.answerHeaders(response.headers, profile: profile, requestID: requestID, attempts: attempts)
         let isEventStream = response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true
         let status = HTTPResponse.Status(code: Int(response.status.code))
@@ -365,14 +369,15 @@ struct ProxyEngine: Sendable {
         }
         if !isEventStream, let complete = response.body.takeIfComplete() {
             markGood()
-            return Response(status: status, headers: fields, body: .init(byteBuffer: complete))
+            return .complete(status: status, headers: fields, body: complete)
         }
         let upstreamBody = response.body
         let logger = self.logger
-        let contentLength = isEventStream ? nil : response.headers.first(name: "content-length").flatMap { Int($0) }
-        return Response(
-            status: status, headers: fields,
-            body: ResponseBody(contentLength: contentLength) { writer in
+        var headers = fields
+        if !isEventStream, let length = response.headers.first(name: "content-length") { headers[.contentLength] = length }
+        return ProxyAnswer(
+            status: status, headers: headers,
+            body: .stream { writer in
                 // A client that hangs up cancels the upstream request: the wait for the next piece ends.
                 var iterator = upstreamBody.makeAsyncIterator()
                 var sawEnd = !isEventStream
@@ -395,7 +400,7 @@ struct ProxyEngine: Sendable {
                             "upstream cut the answer", metadata: ["request.id": "\(requestID)", "auth.profile": "\(profile.map(\.description) ?? "none")", "error": "\(error)"])
                         if isEventStream {
                             try await writer.write(WireError.streamCutEvent(for: api, message: "the upstream connection ended in the middle of the answer"))
-                            try await writer.finish(nil)
+                            writer.finish()
                             return
                         }
                         throw error
@@ -415,7 +420,7 @@ struct ProxyEngine: Sendable {
                     markCut()
                     try await writer.write(WireError.streamCutEvent(for: api, message: "the upstream stream ended without its final event"))
                 }
-                try await writer.finish(nil)
+                writer.finish()
             })
     }
 
@@ -434,9 +439,8 @@ struct ProxyEngine: Sendable {
 
     private static func passThrough(
         status: Int, headers: HTTPHeaders, body: ByteBuffer, profile: ProfileID?, requestID: String, attempts: Int
-    ) -> Response {
-        let fields = answerHeaders(headers, profile: profile, requestID: requestID, attempts: attempts)
-        return Response(status: .init(code: status), headers: fields, body: .init(byteBuffer: body))
+    ) -> ProxyAnswer {
+        .complete(status: .init(code: status), headers: answerHeaders(headers, profile: profile, requestID: requestID, attempts: attempts), body: body)
     }
 
     /// The headers of an answer to the client: the upstream's forwarded ones and the gateway's own.

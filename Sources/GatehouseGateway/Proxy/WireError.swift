@@ -1,6 +1,6 @@
 import GatehouseCore
 import HTTPTypes
-import Hummingbird
+import NIOCore
 
 /// An error answered in the client's wire format.
 struct WireError: Error {
@@ -15,8 +15,8 @@ struct WireError: Error {
     /// Extra fields in the error object (per-profile reasons when everything is cooling).
     var details: [String: JSONValue] = [:]
 
-    /// The response in `api`'s error shape.
-    func response(for api: WireAPI, requestID: String) -> Response {
+    /// The answer in `api`'s error shape.
+    func answer(for api: WireAPI, requestID: String) -> ProxyAnswer {
         var fields: HTTPFields = [.contentType: "application/json", .gatehouseRequestID: requestID]
         if let retryAfterSeconds { fields[.retryAfter] = String(retryAfterSeconds) }
         var error: [String: JSONValue] = ["message": .string(message)]
@@ -32,7 +32,7 @@ struct WireError: Error {
             error["type"] = .string(anthropicType)
             body = ["type": "error", "error": .object(error)]
         }
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body.serialized(pretty: false))))
+        return .complete(status: status, headers: fields, body: ByteBuffer(bytes: body.serialized(pretty: false)))
     }
 
     private var openAIType: String {

@@ -1,7 +1,6 @@
 import GatehouseCore
 import GatehouseStore
 import HTTPTypes
-import Hummingbird
 
 /// Who may use the gateway: clients presenting the operator token, as `Authorization: Bearer <token>`
 /// or `x-api-key: <token>` (what the Anthropic SDK sends).
@@ -25,14 +24,14 @@ struct AccessControl: Sendable {
         return (AccessControl(token: Array(token.utf8)), true)
     }
 
-    /// Passes when the request carries the token.
-    func check(_ request: Request) throws {
+    /// Passes when the request's headers carry the token.
+    func check(_ headers: HTTPFields) throws {
         var presented: Substring.UTF8View?
-        if let authorization = request.headers[.authorization] {
+        if let authorization = headers[.authorization] {
             let value = Substring(authorization).utf8
             if value.count > 7, Self.isBearerPrefix(value.prefix(7)) { presented = value.dropFirst(7) }
         }
-        if presented == nil, let key = request.headers[.xAPIKey] { presented = Substring(key).utf8 }
+        if presented == nil, let key = headers[.xAPIKey] { presented = Substring(key).utf8 }
         guard let presented else {
             throw WireError(
                 status: .unauthorized, kind: .authentication,

@@ -62,14 +62,17 @@ public struct Gateway: Sendable {
         let engine = ProxyEngine(state: state, upstream: upstream, tokens: tokens, access: access, logger: logger, maxBodyBytes: options.maxBodyBytes)
         let catalog = ModelCatalog(state: state, logger: logger)
         let reloader = ConfigurationReloader(state: state, tokens: tokens, catalog: catalog)
-        let router = Router(context: GatewayRequestContext.self)
+        let router = Router(context: BasicRequestContext.self)
         GatewayRoutes(engine: engine, catalog: catalog).add(to: router)
         let bind = options.bind ?? configuration.gateway.bind
         let port = options.port ?? configuration.gateway.port
         var serverLogger = logger
         serverLogger.logLevel = max(logger.logLevel, .notice)
         let app = Application(
-            router: router, configuration: .init(address: .hostname(bind, port: port), serverName: "gatehouse"),
+            router: router,
+            // The model routes are served in the connection's pipeline, ahead of the router.
+            server: .http1(configuration: .init(additionalChannelHandlers: [ModelRouteHandler(engine: engine)])),
+            configuration: .init(address: .hostname(bind, port: port), serverName: "gatehouse"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port
                 onListening(bind, bound)

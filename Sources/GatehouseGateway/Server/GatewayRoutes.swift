@@ -3,14 +3,13 @@ import GatehouseStore
 import HTTPTypes
 import Hummingbird
 
-/// The gateway's HTTP routes.
+/// The gateway's routes served by the router. The model routes (`POST /v1/chat/completions`,
+/// `POST /v1/messages`) are served in the connection's pipeline, by `ModelRouteHandler`.
 struct GatewayRoutes: Sendable {
     let engine: ProxyEngine
     let catalog: ModelCatalog
 
-    func add(to router: Router<GatewayRequestContext>) {
-        router.post("/v1/chat/completions") { request, context in await engine.handle(request, api: .openAIChat, channel: context.channel) }
-        router.post("/v1/messages") { request, context in await engine.handle(request, api: .anthropicMessages, channel: context.channel) }
+    func add(to router: Router<BasicRequestContext>) {
         router.get("/v1/models") { request, _ in models(request) }
         router.get("/healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
@@ -21,7 +20,7 @@ struct GatewayRoutes: Sendable {
     /// prepared view, with its availability now.
     private func models(_ request: Request) -> Response {
         do {
-            try engine.access.check(request)
+            try engine.access.check(request.headers)
             let snapshot = engine.state.current
             let agentID = request.headers[.gatehouseAgent] ?? snapshot.configuration.defaultAgentID
             guard let runtime = try engine.state.configuredRuntime(for: agentID, in: snapshot) else {
@@ -38,9 +37,14 @@ struct GatewayRoutes: Sendable {
             let body = view.listJSON(availability: availability, all: request.uri.queryParameters["all"] == "true")
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
         } catch let error as WireError {
-            return error.response(for: .openAIChat, requestID: "-")
+            return Self.response(error.answer(for: .openAIChat, requestID: "-"))
         } catch {
-            return WireError(status: .internalServerError, kind: .upstream, message: "\(error)").response(for: .openAIChat, requestID: "-")
+            return Self.response(WireError(status: .internalServerError, kind: .upstream, message: "\(error)").answer(for: .openAIChat, requestID: "-"))
         }
+    }
+
+    private static func response(_ answer: ProxyAnswer) -> Response {
+        guard case .complete(let body) = answer.body else { preconditionFailure("an error answer is complete") }
+        return Response(status: answer.status, headers: answer.headers, body: .init(byteBuffer: body))
     }
 }

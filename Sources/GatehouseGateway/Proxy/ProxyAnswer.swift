@@ -1,0 +1,33 @@
+import GatehouseCore
+import HTTPTypes
+import NIOCore
+
+/// A request to a model route (`POST /v1/chat/completions`, `POST /v1/messages`), read whole by the
+/// connection's `ModelRouteHandler`.
+struct ModelRequest: Sendable {
+    var api: WireAPI
+    var headers: HTTPFields
+    var body: ByteBuffer
+    /// The loop of the client's connection: the upstream request runs on it too.
+    var eventLoop: any EventLoop
+}
+
+/// What the client of a model route gets: a head, and a body that is complete or streams from the
+/// upstream as it arrives.
+struct ProxyAnswer: Sendable {
+    enum Body: Sendable {
+        case complete(ByteBuffer)
+        /// Writes the body piece by piece, then finishes the writer. A throw ends the answer short (the
+        /// connection is closed, so the client cannot take a cut answer for a whole one).
+        case stream(@Sendable (ClientAnswerWriter) async throws -> Void)
+    }
+
+    var status: HTTPResponse.Status
+    var headers: HTTPFields
+    var body: Body
+
+    /// An answer whose body is all here.
+    static func complete(status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) -> ProxyAnswer {
+        ProxyAnswer(status: status, headers: headers, body: .complete(body))
+    }
+}

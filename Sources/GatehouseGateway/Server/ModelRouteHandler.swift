@@ -1,0 +1,288 @@
+import GatehouseCore
+import GatehouseHTTP
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOHTTPTypes
+
+/// Serves the model routes (`POST /v1/chat/completions`, `POST /v1/messages`) in the client
+/// connection's pipeline, ahead of Hummingbird's router. The request is read here, the answer is
+/// written here; every other request passes on to the router unchanged. This keeps the proxied
+/// request off the per-request async plumbing of the router's path (an async body stream, a response
+/// writer that hops for every write), which costs more than the rest of the request together.
+///
+/// On one connection, answers go out in the order of the requests: a request that arrives while
+/// another one's answer is still being written waits (HTTP pipelining), whichever path serves it.
+/// A client that hangs up cancels its upstream request. On graceful shutdown the connection closes
+/// once the answer in progress is written.
+final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private enum Phase {
+        /// No model request in progress (requests for the router may be).
+        case idle
+        /// A model request's head has come; its body is arriving.
+        case reading(api: WireAPI, headers: HTTPFields, body: ByteBuffer)
+        /// The rest of a refused request is dropped; the connection closes after the refusal.
+        case discarding
+        /// The answer is being produced or written.
+        case serving(UpstreamCancellation)
+    }
+
+    private let engine: ProxyEngine
+    private var phase = Phase.idle
+    /// Requests passed on to the router whose answer has not ended yet.
+    private var routerRequestsOpen = 0
+    /// Parts that came while an answer was in progress, in order, served once it ends.
+    private var waiting = CircularBuffer<HTTPRequestPart>()
+    private var waitingBytes = 0
+    private var closeAfterAnswer = false
+    private var quiesceAfterAnswer = false
+
+    init(engine: ProxyEngine) {
+        self.engine = engine
+    }
+
+    /// The wire format of a model route, nil for every other request.
+    static func modelRoute(_ request: HTTPRequest) -> WireAPI? {
+        guard request.method == .post, let path = request.path else { return nil }
+        let route = path.utf8.firstIndex(of: UInt8(ascii: "?")).map { path[..<$0] } ?? Substring(path)
+        switch route {
+        case "/v1/chat/completions": return .openAIChat
+        case "/v1/messages": return .anthropicMessages
+        default: return nil
+        }
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if case .serving = phase {
+            wait(part, context: context)
+        } else if !waiting.isEmpty {
+            wait(part, context: context)
+        } else {
+            take(part, context: context)
+        }
+    }
+
+    private func wait(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+        if case .body(let buffer) = part { waitingBytes += buffer.readableBytes }
+        waiting.append(part)
+        // A client that sends far more than one request's worth ahead is cut off.
+        if waitingBytes > engine.maxBodyBytes || waiting.count > 1024 { context.close(promise: nil) }
+    }
+
+    private func take(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+        switch phase {
+        case .idle:
+            guard case .head(let head) = part, let api = Self.modelRoute(head) else {
+                if case .head = part { routerRequestsOpen += 1 }
+                context.fireChannelRead(wrapInboundOut(part))
+                return
+            }
+            // Answers go out in order: wait for the router's answers still being written.
+            guard routerRequestsOpen == 0 else { return wait(part, context: context) }
+            closeAfterAnswer = head.headerFields[.connection].map { $0.lowercased().contains("close") } ?? false
+            if let length = head.headerFields[.contentLength].flatMap({ Int($0) }), length > engine.maxBodyBytes {
+                return refuseTooLarge(api: api, context: context)
+            }
+            phase = .reading(api: api, headers: head.headerFields, body: ByteBuffer())
+        case .reading(let api, let headers, var body):
+            switch part {
+            case .head:
+                // The decoder never sends a head inside a request.
+                context.close(promise: nil)
+            case .body(var piece):
+                phase = .discarding  // no copy of `body` while it grows
+                guard body.readableBytes + piece.readableBytes <= engine.maxBodyBytes else {
+                    return refuseTooLarge(api: api, context: context)
+                }
+                if body.readableBytes == 0 { body = piece } else { body.writeBuffer(&piece) }
+                phase = .reading(api: api, headers: headers, body: body)
+            case .end:
+                serve(ModelRequest(api: api, headers: headers, body: body, eventLoop: context.eventLoop), context: context)
+            }
+        case .discarding:
+            break
+        case .serving:
+            wait(part, context: context)
+        }
+    }
+
+    private func refuseTooLarge(api: WireAPI, context: ChannelHandlerContext) {
+        phase = .discarding
+        closeAfterAnswer = true
+        let error = WireError(
+            status: .contentTooLarge, kind: .tooLarge,
+            message: "the request body is larger than the gateway's limit of \(engine.maxBodyBytes / (1 << 20)) MiB")
+        write(engine.refuse(error, api: api), context: context)
+    }
+
+    private func serve(_ request: ModelRequest, context: ChannelHandlerContext) {
+        let cancellation = UpstreamCancellation()
+        phase = .serving(cancellation)
+        let writer = ClientAnswerWriter(handler: NIOLoopBound(self, eventLoop: context.eventLoop), context: NIOLoopBound(context, eventLoop: context.eventLoop))
+        let engine = self.engine
+        Task {
+            let answer = await engine.handle(request, cancellation: cancellation)
+            await writer.send(answer)
+        }
+    }
+
+    /// Writes a complete answer; the answer has ended.
+    fileprivate func write(_ answer: ProxyAnswer, context: ChannelHandlerContext) {
+        guard case .complete(let body) = answer.body else { return }
+        var headers = answer.headers
+        headers[.contentLength] = String(body.readableBytes)
+        context.write(wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: headers))), promise: nil)
+        if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(body)), promise: nil) }
+        answerEnded(context: context)
+    }
+
+    /// The answer in progress is written whole (or given up): the connection goes on with what waits.
+    fileprivate func answerEnded(context: ChannelHandlerContext) {
+        guard !closeAfterAnswer else {
+            phase = .discarding
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        phase = .idle
+        if quiesceAfterAnswer {
+            quiesceAfterAnswer = false
+            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+        serveWaiting(context: context)
+    }
+
+    /// An answer broke off after its head: the connection closes, so the client sees it cut.
+    fileprivate func answerFailed(context: ChannelHandlerContext) {
+        phase = .discarding
+        context.close(promise: nil)
+    }
+
+    private func serveWaiting(context: ChannelHandlerContext) {
+        while let part = waiting.first {
+            switch phase {
+            case .serving, .discarding: return
+            case .idle:
+                if case .head(let head) = part, routerRequestsOpen > 0, Self.modelRoute(head) != nil { return }
+            case .reading: break
+            }
+            waiting.removeFirst()
+            if case .body(let buffer) = part { waitingBytes -= buffer.readableBytes }
+            take(part, context: context)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            // Shutting down: the router's side closes once its answers are written; ours first ends.
+            switch phase {
+            case .reading, .serving:
+                quiesceAfterAnswer = true
+                return
+            case .idle, .discarding:
+                break
+            }
+        } else if let event = event as? ChannelEvent, event == .inputClosed {
+            hangUp()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        hangUp()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        switch phase {
+        case .reading, .serving:
+            // A broken request or connection in the middle of a model request.
+            hangUp()
+            phase = .discarding
+            context.close(promise: nil)
+        case .idle, .discarding:
+            context.fireErrorCaught(error)
+        }
+    }
+
+    /// The client is gone: its upstream request is cancelled.
+    private func hangUp() {
+        if case .serving(let cancellation) = phase { cancellation.cancel() }
+    }
+
+    // MARK: Outbound (the router's answers)
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        context.write(data, promise: promise)
+        if case .end = unwrapOutboundIn(data) {
+            routerRequestsOpen -= 1
+            if routerRequestsOpen == 0 { serveWaiting(context: context) }
+        }
+    }
+}
+
+/// Writes a model route's answer to the client's connection, from the task that produced it. Every
+/// write runs on the connection's loop; a streamed piece waits only while the connection is not
+/// writable (the client reads slower than the upstream sends).
+struct ClientAnswerWriter: Sendable {
+    fileprivate let handler: NIOLoopBound<ModelRouteHandler>
+    fileprivate let context: NIOLoopBound<ChannelHandlerContext>
+
+    private var eventLoop: any EventLoop { handler.eventLoop }
+
+    /// Sends the whole answer.
+    func send(_ answer: ProxyAnswer) async {
+        switch answer.body {
+        case .complete:
+            onLoop { handler, context in handler.write(answer, context: context) }
+        case .stream(let produce):
+            onLoop { handler, context in
+                context.writeAndFlush(handler.wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: answer.headers))), promise: nil)
+            }
+            do {
+                try await produce(self)
+            } catch {
+                onLoop { handler, context in handler.answerFailed(context: context) }
+            }
+        }
+    }
+
+    /// One piece of a streamed body, flushed at once.
+    func write(_ piece: ByteBuffer) async throws {
+        let written: EventLoopFuture<Void>?
+        if eventLoop.inEventLoop {
+            written = try Self.write(piece, handler: handler.value, context: context.value)
+        } else {
+            written = try await eventLoop.submit { [handler, context] in try Self.write(piece, handler: handler.value, context: context.value) }.get()
+        }
+        try await written?.get()
+    }
+
+    private static func write(_ piece: ByteBuffer, handler: ModelRouteHandler, context: ChannelHandlerContext) throws -> EventLoopFuture<Void>? {
+        guard context.channel.isActive else { throw ChannelError.ioOnClosedChannel }
+        let promise = context.channel.isWritable ? nil : context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(handler.wrapOutboundOut(.body(piece)), promise: promise)
+        return promise?.futureResult
+    }
+
+    /// Ends a streamed body.
+    func finish() {
+        onLoop { handler, context in handler.answerEnded(context: context) }
+    }
+
+    private func onLoop(_ body: @escaping @Sendable (ModelRouteHandler, ChannelHandlerContext) -> Void) {
+        if eventLoop.inEventLoop {
+            body(handler.value, context.value)
+        } else {
+            eventLoop.execute { [handler, context] in body(handler.value, context.value) }
+        }
+    }
+}
