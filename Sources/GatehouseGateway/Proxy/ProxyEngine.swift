@@ -19,13 +19,16 @@ struct ProxyEngine: Sendable {
     /// Requests larger than this are refused with 413.
     let maxBodyBytes: Int
 
-    /// Headers from the client that go upstream (everything else, the client's own credentials
-    /// above all, stays here).
-    static let forwardedRequestHeaders: [String] = [
-        "anthropic-version", "anthropic-beta", "anthropic-dangerous-direct-browser-access", "openai-organization", "openai-project",
-        "openai-beta", "x-stainless-retry-count", "accept", "idempotency-key",
-    ]
-    private static let forwardedRequestFields: [(name: String, field: HTTPField.Name)] = forwardedRequestHeaders.map { ($0, HTTPField.Name($0)!) }
+    /// Whether a header from the client goes upstream (everything else, the client's own
+    /// credentials above all, stays here). `name` is lowercase.
+    static func isForwardedRequestHeader(_ name: String) -> Bool {
+        switch name {
+        case "anthropic-version", "anthropic-beta", "anthropic-dangerous-direct-browser-access", "openai-organization", "openai-project",
+            "openai-beta", "x-stainless-retry-count", "accept", "idempotency-key":
+            true
+        default: false
+        }
+    }
 
     /// Response headers that come back to the client.
     static func isForwardedResponseHeader(_ name: String) -> Bool {
@@ -79,15 +82,32 @@ struct ProxyEngine: Sendable {
     private func serve(_ request: ModelRequest, requestID: String, cancellation: UpstreamCancellation, log: inout RequestLog) async throws -> ProxyAnswer {
         let api = request.api
         try access.check(request.headers)
+        // One pass over the client's headers: the gateway's own, and those that go upstream.
+        var agentHeader: String?
+        var sessionHeader: String?
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(request.headers.count + 4)
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "user-agent", value: "gatehouse")
+        for field in request.headers {
+            let name = field.name.canonicalName
+            if name == "x-gatehouse-agent" {
+                agentHeader = field.value
+            } else if name == "x-gatehouse-session" {
+                sessionHeader = field.value
+            } else if Self.isForwardedRequestHeader(name) {
+                headers.add(name: name, value: field.value)
+            }
+        }
         let snapshot = state.current
-        let agentID = request.headers[.gatehouseAgent] ?? snapshot.configuration.defaultAgentID
+        let agentID = agentHeader ?? snapshot.configuration.defaultAgentID
         log.agent = agentID
         guard let runtime = try state.configuredRuntime(for: agentID, in: snapshot) else {
             throw WireError(
                 status: .badRequest, kind: .invalidRequest,
                 message: "unknown agent '\(agentID)' (X-Gatehouse-Agent); configured agents: \(snapshot.configuration.agents.map(\.id).joined(separator: ", "))")
         }
-        let session = request.headers[.gatehouseSession].flatMap { $0.isEmpty ? nil : $0 }
+        let session = sessionHeader.flatMap { $0.isEmpty ? nil : $0 }
         if let session, let problem = SessionStore.problem(withKey: session) {
             throw WireError(status: .badRequest, kind: .invalidRequest, message: "X-Gatehouse-Session: \(problem)")
         }
@@ -163,12 +183,6 @@ struct ProxyEngine: Sendable {
             order = []
         }
 
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "user-agent", value: "gatehouse")
-        for (name, field) in Self.forwardedRequestFields {
-            if let value = request.headers[field] { headers.add(name: name, value: value) }
-        }
         if api == .anthropicMessages && !headers.contains(name: "anthropic-version") {
             headers.add(name: "anthropic-version", value: "2023-06-01")
         }
@@ -507,10 +521,14 @@ struct RequestLog {
     var error: String?
 
     func emit(_ logger: Logger, duration: Duration) {
-        var metadata: Logger.Metadata = [
-            "request.id": .string(requestID), "wire": .string(api.rawValue), "status": .string(Swift.String(status)),
-            "attempts": .string(Swift.String(attempts)), "duration.ms": .string(String(format: duration)),
-        ]
+        guard logger.logLevel <= .info else { return }
+        // Room for every key at once: no regrowth while the line's fields go in.
+        var metadata = Logger.Metadata(minimumCapacity: 10)
+        metadata["request.id"] = .string(requestID)
+        metadata["wire"] = .string(api.rawValue)
+        metadata["status"] = .string(Swift.String(status))
+        metadata["attempts"] = .string(Swift.String(attempts))
+        metadata["duration.ms"] = .string(String(format: duration))
         if let agent { metadata["agent"] = .string(agent) }
         if let provider { metadata["provider"] = .string(provider) }
         if let model { metadata["model"] = .string(model) }

@@ -3,6 +3,7 @@ import GatehouseHTTP
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 import NIOHTTPTypes
 
 /// Serves the model routes (`POST /v1/chat/completions`, `POST /v1/messages`) in the client
@@ -57,6 +58,11 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// Whether a `Connection` header's tokens include `close`.
+    static func asksToClose(_ connection: String) -> Bool {
+        connection.split(separator: ",").contains { $0.lowercased().filter { $0 != " " && $0 != "\t" } == "close" }
+    }
+
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -87,7 +93,7 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             // Answers go out in order: wait for the router's answers still being written.
             guard routerRequestsOpen == 0 else { return wait(part, context: context) }
-            closeAfterAnswer = head.headerFields[.connection].map { $0.lowercased().contains("close") } ?? false
+            closeAfterAnswer = head.headerFields[.connection].map(Self.asksToClose) ?? false
             if let length = head.headerFields[.contentLength].flatMap({ Int($0) }), length > engine.maxBodyBytes {
                 return refuseTooLarge(api: api, context: context)
             }
@@ -139,9 +145,16 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard case .complete(let body) = answer.body else { return }
         var headers = answer.headers
         headers[.contentLength] = String(body.readableBytes)
-        context.write(wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: headers))), promise: nil)
+        context.write(wrapOutboundOut(.head(head(answer.status, headers))), promise: nil)
         if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(body)), promise: nil) }
         answerEnded(context: context)
+    }
+
+    /// An answer's head; it says `Connection: close` when the connection ends after it.
+    fileprivate func head(_ status: HTTPResponse.Status, _ headers: HTTPFields) -> HTTPResponse {
+        var response = HTTPResponse(status: status, headerFields: headers)
+        if closeAfterAnswer { response.headerFields[.connection] = "close" }
+        return response
     }
 
     /// The answer in progress is written whole (or given up): the connection goes on with what waits.
@@ -154,8 +167,13 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         phase = .idle
         if quiesceAfterAnswer {
+            // Shutting down: requests that wait are not served (none of them went upstream).
             quiesceAfterAnswer = false
+            phase = .discarding
+            waiting.removeAll()
+            waitingBytes = 0
             context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            return
         }
         serveWaiting(context: context)
     }
@@ -167,6 +185,11 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func serveWaiting(context: ChannelHandlerContext) {
+        var took = false
+        defer {
+            // What was passed on reaches the router now, not at the client's next read.
+            if took { context.fireChannelReadComplete() }
+        }
         while let part = waiting.first {
             switch phase {
             case .serving, .discarding: return
@@ -177,6 +200,7 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
             waiting.removeFirst()
             if case .body(let buffer) = part { waitingBytes -= buffer.readableBytes }
             take(part, context: context)
+            took = true
         }
     }
 
@@ -203,6 +227,12 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         switch phase {
+        case .serving where error is HTTPParserError:
+            // Bytes after the request being answered do not parse (as anything after a request with
+            // `Connection: close` does): that answer still goes out, then the connection closes.
+            closeAfterAnswer = true
+            waiting.removeAll()
+            waitingBytes = 0
         case .reading, .serving:
             // A broken request or connection in the middle of a model request.
             hangUp()
@@ -245,7 +275,7 @@ struct ClientAnswerWriter: Sendable {
             onLoop { handler, context in handler.write(answer, context: context) }
         case .stream(let produce):
             onLoop { handler, context in
-                context.writeAndFlush(handler.wrapOutboundOut(.head(HTTPResponse(status: answer.status, headerFields: answer.headers))), promise: nil)
+                context.writeAndFlush(handler.wrapOutboundOut(.head(handler.head(answer.status, answer.headers))), promise: nil)
             }
             do {
                 try await produce(self)
