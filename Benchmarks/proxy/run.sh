@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Proxy overhead: the same mock provider called directly and through the gateway, in one run.
+# Proxy overhead: the same mock provider called directly, through a bare SwiftNIO proxy and through
+# the gateway, in one run.
 #
 #   Benchmarks/proxy/run.sh [--duration 10] [--concurrency "1 10 50"] [--stream]
 #
-# Builds gatehouse and gatehouse-mock-upstream in release mode, starts both on loopback, and
-# drives them with wrk. Prints throughput, p50/p99 latency, the latency the gateway adds, the
-# gateway's CPU time per request and its memory (RSS).
+# Builds gatehouse, gatehouse-mock-upstream and gatehouse-bench in release mode, starts the mock, the
+# gateway and `gatehouse-bench bare-proxy` on loopback, and drives them with wrk. Prints throughput,
+# p50/p99 latency, the latency each proxy adds, each proxy's CPU time per request and the gateway's
+# memory (RSS). The bare proxy (no routing, credentials, health or log) is the floor of the stack on
+# this machine: what any proxy built on SwiftNIO costs here.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 duration=10
@@ -23,16 +26,21 @@ command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; ex
 
 swift build -c release --product gatehouse >/dev/null
 swift build -c release --product gatehouse-mock-upstream >/dev/null
+swift build -c release --package-path Benchmarks --product gatehouse-bench >/dev/null
 bin=.build/release
 
 work=$(mktemp -d /tmp/gatehouse-proxy-bench.XXXXXX)
-cleanup() { kill "${mock_pid:-}" "${gateway_pid:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { kill "${mock_pid:-}" "${gateway_pid:-}" "${bare_pid:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
 "$bin/gatehouse-mock-upstream" --port 0 >"$work/mock.out" 2>&1 &
 mock_pid=$!
 for _ in $(seq 100); do grep -q listening "$work/mock.out" && break; sleep 0.05; done
 mock_url=$(sed -n 's/^listening on //p' "$work/mock.out")
+Benchmarks/.build/release/gatehouse-bench bare-proxy --upstream-port "${mock_url##*:}" >"$work/bare.out" 2>&1 &
+bare_pid=$!
+for _ in $(seq 100); do grep -q listening "$work/bare.out" && break; sleep 0.05; done
+bare_url=$(sed -n 's/^listening on //p' "$work/bare.out")
 
 export GATEHOUSE_HOME="$work/home"
 mkdir -p "$GATEHOUSE_HOME"
@@ -68,28 +76,34 @@ echo
 # Warm up both paths (connection pools, caches).
 BENCH_BODY=$body_direct BENCH_TOKEN=sk-bench-key wrk -t1 -c4 -d2s -s Benchmarks/proxy/post.lua "$mock_url/v1/chat/completions" >/dev/null
 BENCH_BODY=$body_gateway BENCH_TOKEN=$token wrk -t1 -c4 -d2s -s Benchmarks/proxy/post.lua "$gateway_url/v1/chat/completions" >/dev/null
+BENCH_BODY=$body_direct BENCH_TOKEN=none wrk -t1 -c4 -d2s -s Benchmarks/proxy/post.lua "$bare_url/v1/chat/completions" >/dev/null
 
 printf '%-5s %-8s %10s %9s %9s %9s %12s %12s %9s\n' conc path "req/s" "p50 us" "p99 us" "errors" "added p50" "added p99" "cpu us/req"
+row() { # concurrency path wrk-line direct-wrk-line cpu-before cpu-after
+  local req dur rps errs
+  req=$(field "$3" requests); dur=$(field "$3" duration_us)
+  rps=$(awk -v r="$req" -v d="$dur" 'BEGIN {printf "%.0f", r / (d / 1e6)}')
+  errs=$(( $(field "$3" errors) + $(field "$3" non2xx) ))
+  if [ -z "$4" ]; then
+    printf '%-5s %-8s %10s %9s %9s %9s %12s %12s %9s\n' "$1" "$2" "$rps" "$(field "$3" p50_us)" "$(field "$3" p99_us)" "$errs" "" "" ""
+    return
+  fi
+  printf '%-5s %-8s %10s %9s %9s %9s %12s %12s %9s\n' "$1" "$2" "$rps" "$(field "$3" p50_us)" "$(field "$3" p99_us)" "$errs" \
+    "$(( $(field "$3" p50_us) - $(field "$4" p50_us) ))" "$(( $(field "$3" p99_us) - $(field "$4" p99_us) ))" \
+    "$(awk -v a="$5" -v b="$6" -v t="$ticks" -v r="$req" 'BEGIN {printf "%.0f", (b - a) / t * 1e6 / r}')"
+}
+
 for c in $concurrency; do
   direct=$(run_wrk "$mock_url/v1/chat/completions" "$body_direct" "sk-bench-key" "$c")
+  bare0=$(cpu_of $bare_pid)
+  bare=$(run_wrk "$bare_url/v1/chat/completions" "$body_direct" "none" "$c")
+  bare1=$(cpu_of $bare_pid)
   cpu0=$(cpu_of $gateway_pid)
   via=$(run_wrk "$gateway_url/v1/chat/completions" "$body_gateway" "$token" "$c")
   cpu1=$(cpu_of $gateway_pid)
-  rss=$(rss_of $gateway_pid)
-  for kind in direct gateway; do
-    line=$([ $kind = direct ] && echo "$direct" || echo "$via")
-    req=$(field "$line" requests); dur=$(field "$line" duration_us)
-    rps=$(awk -v r="$req" -v d="$dur" 'BEGIN {printf "%.0f", r / (d / 1e6)}')
-    errs=$(( $(field "$line" errors) + $(field "$line" non2xx) ))
-    if [ $kind = gateway ]; then
-      added50=$(( $(field "$via" p50_us) - $(field "$direct" p50_us) ))
-      added99=$(( $(field "$via" p99_us) - $(field "$direct" p99_us) ))
-      cpu=$(awk -v a="$cpu0" -v b="$cpu1" -v t="$ticks" -v r="$req" 'BEGIN {printf "%.0f", (b - a) / t * 1e6 / r}')
-      printf '%-5s %-8s %10s %9s %9s %9s %12s %12s %9s\n' "$c" gateway "$rps" "$(field "$line" p50_us)" "$(field "$line" p99_us)" "$errs" "$added50" "$added99" "$cpu"
-    else
-      printf '%-5s %-8s %10s %9s %9s %9s %12s %12s %9s\n' "$c" direct "$rps" "$(field "$line" p50_us)" "$(field "$line" p99_us)" "$errs" "" "" ""
-    fi
-  done
+  row "$c" direct "$direct" ""
+  row "$c" bare-nio "$bare" "$direct" "$bare0" "$bare1"
+  row "$c" gateway "$via" "$direct" "$cpu0" "$cpu1"
 done
 echo
 echo "gateway RSS after the runs: $(( $(rss_of $gateway_pid) / 1024 )) MiB (peak $(( $(awk '/VmHWM/ {print $2}' /proc/$gateway_pid/status) / 1024 )) MiB)"

@@ -4,6 +4,7 @@
 //     swift run -c release --package-path Benchmarks gatehouse-bench health [--profiles 20] [--iterations 100000] [--json]
 //     swift run -c release --package-path Benchmarks gatehouse-bench refresh [--processes 8] [--tasks 25] [--rounds 1] [--json]
 //     swift run -c release --package-path Benchmarks gatehouse-bench models [--providers 40] [--models 1000] [--agents 10] [--json]
+//     swift run -c release --package-path Benchmarks gatehouse-bench bare-proxy --upstream-port PORT   (Benchmarks/proxy/run.sh starts it)
 //
 // `store-worker` and `refresh-worker` are the hidden subcommands `store` and `refresh` start their
 // child processes with.
@@ -35,6 +36,7 @@ let usage = """
            gatehouse-bench health [--profiles 20] [--iterations 100000] [--json]
            gatehouse-bench refresh [--processes 8] [--tasks 25] [--rounds 1] [--cached-calls 10000] [--mock PATH] [--json]
            gatehouse-bench models [--providers 40] [--models 1000] [--agents 10] [--iterations 100000] [--requests 2000] [--edits 20] [--gateway PATH] [--json]
+           gatehouse-bench bare-proxy --upstream-port PORT
 
     store   lock and store throughput: sequential, concurrent tasks, and contending processes
             (default backoff and 5 ms initial backoff), with lost-update check.
@@ -44,6 +46,8 @@ let usage = """
             token whose access token has expired; exactly one refresh per round, no invalid_grant.
     models  model listing on a 40-provider, 1,000-model, 10-agent fixture: cold builds, the in-process
             lookup, GET /v1/models of a real gateway, and the time from an outside edit to the new answer.
+    bare-proxy  the least a keep-alive HTTP proxy on SwiftNIO does (no routing, credentials, health or
+            log), on a free loopback port: the floor Benchmarks/proxy/run.sh measures the gateway against.
     See Benchmarks/README.md.
     """
 
@@ -77,6 +81,8 @@ do {
         let options = try ModelsBenchmark.Options(arguments: Array(arguments.dropFirst()))
         let report = try await ModelsBenchmark(options: options, commandLine: commandLine).run()
         printReport(text: report.text, json: report.json, asJSON: options.json)
+    case "bare-proxy":
+        try await BareProxy.run(BareProxy.Options(arguments: Array(arguments.dropFirst())))
     case RefreshWorker.command:
         let worker = try RefreshWorker(arguments: Array(arguments.dropFirst()))
         let goAt = try worker.waitForStartSignal()
