@@ -77,11 +77,33 @@ import Testing
         _ = machine.receivedBody(ByteBuffer(string: "def"))
         let aboveHolds = machine.shouldHoldRead()
         #expect(aboveHolds)
-        guard case .piece(_, let first) = machine.next() else { Issue.record("expected a piece"); return }
-        #expect(!first, "one piece is still buffered")
-        guard case .piece(_, let second) = machine.next() else { Issue.record("expected a piece"); return }
-        #expect(second, "drained: read on")
+        guard case .piece(let both, let readOn) = machine.next() else { Issue.record("expected a piece"); return }
+        #expect(String(buffer: both) == "abcdef", "what is buffered comes as one piece, in order")
+        #expect(readOn, "drained: read on")
         #expect({ if case .wait = machine.next() { true } else { false } }())
+    }
+
+    @Test("Buffered pieces come joined; the end and a failure stay for next()")
+    func bufferedPiecesJoin() {
+        var machine = UpstreamExchangeStateMachine()
+        _ = machine.receivedHead(Self.head)
+        machine.takeHeadForTesting()
+        #expect(machine.nextBuffered() == nil, "nothing buffered")
+        _ = machine.receivedBody(ByteBuffer(string: "data: 1\n\n"))
+        _ = machine.receivedBody(ByteBuffer(string: "data: 2\n\n"))
+        _ = machine.receivedEnd()
+        let joined = machine.nextBuffered()
+        #expect(joined.map { String(buffer: $0.piece) } == "data: 1\n\ndata: 2\n\n")
+        #expect(machine.nextBuffered() == nil)
+        #expect({ if case .end = machine.next() { true } else { false } }(), "the end was not taken with the pieces")
+
+        var failing = UpstreamExchangeStateMachine()
+        _ = failing.receivedHead(Self.head)
+        failing.takeHeadForTesting()
+        _ = failing.receivedBody(ByteBuffer(string: "partial"))
+        _ = failing.failed(CancellationError())
+        #expect(failing.nextBuffered().map { String(buffer: $0.piece) } == "partial")
+        #expect({ if case .fail = failing.next() { true } else { false } }(), "the failure was not taken with the pieces")
     }
 
     @Test("The pool lends the caller's event loop's connection first, then the most recent one, and closes beyond its idle limit")

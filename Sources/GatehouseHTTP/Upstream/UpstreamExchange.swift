@@ -45,7 +45,7 @@ final class UpstreamExchange: Sendable {
         case .fail(let error): throw Self.bodyError(error)
         case .wait: break
         }
-        return try await withTaskCancellationHandler {
+        let awaited = try await withTaskCancellationHandler {
             try await withUnsafeThrowingContinuation { (waiter: UpstreamExchangeStateMachine.BodyWaiter) in
                 switch state.withLock({ $0.next(waiter: waiter) }) {
                 case .wait: break
@@ -59,6 +59,12 @@ final class UpstreamExchange: Sendable {
         } onCancel: {
             self.cancel()
         }
+        // The reader runs after the read that woke it: what else that read brought goes with the piece.
+        guard var piece = awaited, let (more, readOn) = state.withLock({ $0.nextBuffered() }) else { return awaited }
+        if readOn { connection.readOn() }
+        var rest = more
+        piece.writeBuffer(&rest)
+        return piece
     }
 
     func takeCompleteBody() -> ByteBuffer? {

@@ -203,17 +203,11 @@ struct UpstreamExchangeStateMachine {
     }
 
     /// The next piece of the body if there is one (or the end, or the failure) without waiting.
+    /// Pieces that are all here already come as one (one write to the client, not one per piece).
     mutating func next() -> Next {
+        if let (piece, readOn) = nextBuffered() { return .piece(piece, readOn: readOn) }
         switch state {
-        case .streaming(var body):
-            if let piece = body.buffer.popFirst() {
-                state = .finished
-                body.bufferedBytes -= piece.readableBytes
-                let readOn = body.holdingRead && body.buffer.isEmpty
-                if readOn { body.holdingRead = false }
-                state = .streaming(body)
-                return .piece(piece, readOn: readOn)
-            }
+        case .streaming(let body):
             if body.ended {
                 state = .finished
                 return .end
@@ -230,6 +224,23 @@ struct UpstreamExchangeStateMachine {
         case .awaitingHead, .headReady, .failed:
             preconditionFailure("the body of an upstream answer was read before its head")
         }
+    }
+
+    /// Every piece buffered now, joined in order, without waiting; never the end or a failure (those
+    /// stay for `next()`). Nil when nothing is buffered.
+    mutating func nextBuffered() -> (piece: ByteBuffer, readOn: Bool)? {
+        guard case .streaming(var body) = state, !body.buffer.isEmpty else { return nil }
+        state = .finished  // no copy-on-write of the buffers while they change
+        var piece = body.buffer.removeFirst()
+        if !body.buffer.isEmpty {
+            piece.reserveCapacity(minimumWritableBytes: body.bufferedBytes - piece.readableBytes)
+            while var more = body.buffer.popFirst() { piece.writeBuffer(&more) }
+        }
+        body.bufferedBytes = 0
+        let readOn = body.holdingRead
+        body.holdingRead = false
+        state = .streaming(body)
+        return (piece, readOn)
     }
 
     /// Waits for the next piece; call after `next()` said `.wait`. Returns what to do when something
