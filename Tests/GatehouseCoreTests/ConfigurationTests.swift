@@ -103,7 +103,7 @@ import Testing
     @Test func nonDefaultValuesAreRead() throws {
         let config = try Self.load(#"""
             {
-              "gateway": { "bind": "0.0.0.0", "port": 8443 },
+              "gateway": { "bind": "0.0.0.0", "port": 8443, "maxBodyBytes": 1048576, "drainTimeoutSeconds": 5 },
               "auth": {
                 "cooldowns": { "transientSeconds": [5, 12.5], "authBaseMinutes": 2, "authMaxMinutes": 30,
                                "billingBaseMinutes": 1.5, "billingMaxHours": 6, "failureWindowHours": 0.5 },
@@ -115,6 +115,8 @@ import Testing
             """#)
         #expect(config.gateway.bind == "0.0.0.0")
         #expect(config.gateway.port == 8443)
+        #expect(config.gateway.maxBodyBytes == 1 << 20)
+        #expect(config.gateway.drainTimeoutSeconds == 5)
         #expect(config.auth.cooldowns.transient == [.seconds(5), .milliseconds(12_500)])
         #expect(config.auth.cooldowns.authBase == .seconds(120))
         #expect(config.auth.cooldowns.authMax == .seconds(1800))
@@ -194,7 +196,11 @@ import Testing
         ErrorCase(label: "several unknown top-level keys", json: #"{"zeta":1,"alpha":2}"#,
                   field: "alpha", reasonFragment: "unknown keys 'alpha', 'zeta'"),
         ErrorCase(label: "unknown gateway key", json: #"{"gateway":{"host":"0.0.0.0"}}"#,
-                  field: "gateway.host", reasonFragment: "known keys here: bind, port"),
+                  field: "gateway.host", reasonFragment: "known keys here: bind, port, maxBodyBytes, drainTimeoutSeconds"),
+        ErrorCase(label: "body limit too small", json: #"{"gateway":{"maxBodyBytes":10}}"#,
+                  field: "gateway.maxBodyBytes", reasonFragment: "at least 1024 (bytes), found 10"),
+        ErrorCase(label: "drain timeout negative", json: #"{"gateway":{"drainTimeoutSeconds":-1}}"#,
+                  field: "gateway.drainTimeoutSeconds", reasonFragment: "from 0 to 3600 (seconds), found -1"),
         ErrorCase(label: "port zero", json: #"{"gateway":{"port":0}}"#,
                   field: "gateway.port", reasonFragment: "from 1 to 65535, found 0"),
         ErrorCase(label: "port too big", json: #"{"gateway":{"port":65536}}"#,

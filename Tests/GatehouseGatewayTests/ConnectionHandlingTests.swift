@@ -163,6 +163,37 @@ struct ConnectionHandlingTests {
         }
     }
 
+    @Test("--max-body-bytes: a chunked body that grows past the limit gets 413 and the connection closes; one under it is served")
+    func configuredBodyLimitCountsTheBodyAsItComes() async throws {
+        try await withWorld { world in
+            try await world.addKey("openai", "k1", key: "key-1")
+            try await GatewayProcess.with(home: world.home, arguments: ["--max-body-bytes", "2048"]) { gateway in
+                // No Content-Length: only counting the body as it arrives can find it too large.
+                let padding = String(repeating: "x", count: 4096)
+                let body = #"{"model":"openai/gpt-4o","messages":[{"role":"user","content":"\#(padding)"}]}"#
+                let chunked = String(body.utf8.count, radix: 16) + "\r\n" + body + "\r\n0\r\n\r\n"
+                let large = try RawConnection(to: gateway)
+                try large.send(
+                    RawRequest.make(
+                        "POST", "/v1/chat/completions",
+                        headers: [("authorization", "Bearer \(gateway.token)"), ("content-type", "application/json"), ("transfer-encoding", "chunked")])
+                        + chunked)
+                let refused = try await large.readAnswer()
+                #expect(refused.status == 413, "\(refused.summary)")
+                #expect(refused.json?["error"]?["message"]?.stringValue?.contains("2048 bytes") == true, "\(refused.summary)")
+                #expect(refused.json?["error"]?["code"] == "request_too_large", "\(refused.summary)")
+                let after = try await large.readToEnd()
+                #expect(after.isEmpty, "bytes after the 413: \(String(decoding: after, as: UTF8.self))")
+
+                let small = try RawConnection(to: gateway)
+                try small.send(RawRequest.chat(gateway))
+                let served = try await small.readAnswer()
+                #expect(served.status == 200, "\(served.summary)")
+                #expect(try await world.calls("key-1") == 1, "only the request under the limit went upstream")
+            }
+        }
+    }
+
     // MARK: Graceful shutdown
 
     @Test("SIGTERM while a plain answer is upstream: the client gets the whole 200, the connection closes, the gateway exits 0")
@@ -252,6 +283,32 @@ struct ConnectionHandlingTests {
                 let sent = await eventually(timeout: .seconds(1)) { ((try? await world.calls("key-1")) ?? 0) > 1 }
                 #expect(!sent, "the request queued behind the drained one went upstream after its connection closed")
             }
+        }
+    }
+
+    @Test("The drain is bounded: an answer still upstream when --drain-timeout runs out is cancelled, and the gateway exits 0")
+    func drainTimeoutCutsAnswersStillGoing() async throws {
+        try await withWorld { world in
+            try await world.addKey("openai", "k1", key: "key-1")
+            // Far longer than the drain timeout and the waits below.
+            try await world.mock.setKeyBehaviour("key-1", ["delayMs": 60_000])
+            let gateway = try await GatewayProcess.start(home: world.home, arguments: ["--drain-timeout", "1"])
+            defer {
+                if gateway.process.process.isRunning { gateway.process.signal(SIGKILL) }
+            }
+            let connection = try RawConnection(to: gateway)
+            try connection.send(RawRequest.chat(gateway))
+            let upstream = await eventually(timeout: .seconds(10)) { (try? await world.calls("key-1")) == 1 }
+            try #require(upstream, "the request never reached the mock")
+
+            gateway.process.signal(SIGTERM)
+            // `exited` waits 20 s at most: without the bound the gateway would wait the full minute.
+            let exit = try #require(await exited(gateway), "the gateway was still running 20 s after SIGTERM with a 1 s drain timeout")
+            #expect(exit.status == 0 && !exit.signaled, "exit \(exit.status) (signaled: \(exit.signaled)): \(exit.stderr)")
+            let received = String(decoding: try await connection.readToEnd(), as: UTF8.self)
+            #expect(!received.contains("200 OK"), "an answer the upstream never gave: \(received)")
+            let cancelled = exit.stderr.split(separator: "\n").contains { $0.contains(" request") && $0.contains("status=499") }
+            #expect(cancelled, "no request logged as cancelled (499): \(exit.stderr)")
         }
     }
 

@@ -15,7 +15,19 @@ extension GatehouseConfiguration {
                 }
                 self.gateway.port = Int(port)
             }
-            try gateway.rejectUnknownKeys(known: ["bind", "port"])
+            if let bytes = try gateway.int("maxBodyBytes") {
+                guard bytes >= 1024 else {
+                    throw JSONFieldError(field: gateway.fieldPath("maxBodyBytes"), reason: "must be at least 1024 (bytes), found \(bytes)")
+                }
+                self.gateway.maxBodyBytes = Int(bytes)
+            }
+            if let seconds = try gateway.int("drainTimeoutSeconds") {
+                guard (0...3600).contains(seconds) else {
+                    throw JSONFieldError(field: gateway.fieldPath("drainTimeoutSeconds"), reason: "must be from 0 to 3600 (seconds), found \(seconds)")
+                }
+                self.gateway.drainTimeoutSeconds = Int(seconds)
+            }
+            try gateway.rejectUnknownKeys(known: ["bind", "port", "maxBodyBytes", "drainTimeoutSeconds"])
         }
 
         if let agentList = try root.array("agents") {

@@ -1,9 +1,13 @@
 /// The contents of `gatehouse.json`. Every key is optional; unknown keys are errors that name them.
 public struct GatehouseConfiguration: Sendable, Hashable {
-    /// Where the gateway listens.
+    /// Where the gateway listens, and its limits.
     public struct Gateway: Sendable, Hashable {
         public var bind: String = "127.0.0.1"
         public var port: Int = 18789
+        /// A model request's body larger than this is refused with 413.
+        public var maxBodyBytes: Int = 32 << 20
+        /// How long SIGTERM or SIGINT waits for the answers in progress before it cuts them.
+        public var drainTimeoutSeconds: Int = 30
         public init() {}
     }
 

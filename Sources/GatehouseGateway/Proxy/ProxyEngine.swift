@@ -53,10 +53,11 @@ struct ProxyEngine: Sendable {
         do {
             answer = try await serve(request, requestID: requestID, cancellation: cancellation, log: &log)
         } catch is CancellationError {
-            // The client hung up: its upstream request was cancelled.
+            // The client hung up, or a stop's drain time ran out: the upstream request was cancelled.
             log.status = 499
-            log.error = "the client closed the connection"
-            answer = WireError(status: .init(code: 499), kind: .upstream, message: "client closed request").answer(for: api, requestID: requestID)
+            log.error = "cancelled: the client closed the connection, or the gateway stopped"
+            answer = WireError(status: .init(code: 499), kind: .upstream, message: "request cancelled (the connection closed or the gateway stopped)")
+                .answer(for: api, requestID: requestID)
         } catch let error as WireError {
             log.status = Int(error.status.code)
             log.error = error.message

@@ -12,13 +12,18 @@ import UnixSignals
 /// around it (health flushes, background OAuth refreshes, configuration reloads).
 public struct Gateway: Sendable {
     public struct Options: Sendable {
+        /// Each nil option takes its value from `gatehouse.json` (`gateway.*`).
         public var bind: String?
         public var port: Int?
-        /// Requests larger than this are refused (413).
-        public var maxBodyBytes: Int = 32 << 20
-        public init(bind: String? = nil, port: Int? = nil) {
+        /// Model requests larger than this are refused (413).
+        public var maxBodyBytes: Int?
+        /// How long a graceful stop waits for answers in progress.
+        public var drainTimeoutSeconds: Int?
+        public init(bind: String? = nil, port: Int? = nil, maxBodyBytes: Int? = nil, drainTimeoutSeconds: Int? = nil) {
             self.bind = bind
             self.port = port
+            self.maxBodyBytes = maxBodyBytes
+            self.drainTimeoutSeconds = drainTimeoutSeconds
         }
     }
 
@@ -34,7 +39,8 @@ public struct Gateway: Sendable {
         self.logger = logger
     }
 
-    /// Runs until SIGTERM or SIGINT, then drains in-flight requests and flushes health state.
+    /// Runs until SIGTERM or SIGINT, then drains in-flight requests (for at most the drain timeout;
+    /// answers still going then are cut) and flushes health state.
     /// `onListening` gets the bound address once the server accepts connections.
     public func run(onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }) async throws {
         try home.create()
@@ -59,7 +65,7 @@ public struct Gateway: Sendable {
         // Provider requests: the pooled client on the server's own event loops (timeouts: connect 10 s,
         // first byte 600 s, 300 s between two pieces of an answer).
         let upstream = UpstreamHTTPClient()
-        let engine = ProxyEngine(state: state, upstream: upstream, tokens: tokens, access: access, logger: logger, maxBodyBytes: options.maxBodyBytes)
+        let engine = ProxyEngine(state: state, upstream: upstream, tokens: tokens, access: access, logger: logger, maxBodyBytes: options.maxBodyBytes ?? configuration.gateway.maxBodyBytes)
         let catalog = ModelCatalog(state: state, logger: logger)
         let reloader = ConfigurationReloader(state: state, tokens: tokens, catalog: catalog)
         let router = Router(context: BasicRequestContext.self)
@@ -78,13 +84,16 @@ public struct Gateway: Sendable {
                 onListening(bind, bound)
             },
             logger: serverLogger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: app), .init(service: HealthFlushSupervisor(state: state)), .init(service: OAuthRefreshService(manager: tokens)),
-                    .init(service: ConfigReloadService(reloader: reloader)), .init(service: ModelViewService(catalog: catalog, reloader: reloader)),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [
+                .init(service: app), .init(service: HealthFlushSupervisor(state: state)), .init(service: OAuthRefreshService(manager: tokens)),
+                .init(service: ConfigReloadService(reloader: reloader)), .init(service: ModelViewService(catalog: catalog, reloader: reloader)),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // After the drain timeout the server is cancelled: the answers still going are cut (their
+        // upstream requests cancelled) and the other services stop as on a graceful stop.
+        groupConfiguration.maximumGracefulShutdownDuration = .seconds(options.drainTimeoutSeconds ?? configuration.gateway.drainTimeoutSeconds)
+        let group = ServiceGroup(configuration: groupConfiguration)
         do {
             try await group.run()
         } catch {

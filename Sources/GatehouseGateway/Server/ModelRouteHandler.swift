@@ -125,14 +125,21 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         closeAfterAnswer = true
         let error = WireError(
             status: .contentTooLarge, kind: .tooLarge,
-            message: "the request body is larger than the gateway's limit of \(engine.maxBodyBytes / (1 << 20)) MiB")
+            message: "the request body is larger than the gateway's limit of \(Self.describe(bytes: engine.maxBodyBytes)) (gateway.maxBodyBytes in gatehouse.json)")
         write(engine.refuse(error, api: api), context: context)
+    }
+
+    /// `32 MiB`, or `5000 bytes` for a limit that is no whole number of MiB.
+    static func describe(bytes: Int) -> String {
+        bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes) bytes"
     }
 
     private func serve(_ request: ModelRequest, context: ChannelHandlerContext) {
         let cancellation = UpstreamCancellation()
         phase = .serving(cancellation)
-        let writer = ClientAnswerWriter(handler: NIOLoopBound(self, eventLoop: context.eventLoop), context: NIOLoopBound(context, eventLoop: context.eventLoop))
+        let writer = ClientAnswerWriter(
+            handler: NIOLoopBound(self, eventLoop: context.eventLoop), context: NIOLoopBound(context, eventLoop: context.eventLoop),
+            answerID: ObjectIdentifier(cancellation))
         let engine = self.engine
         Task {
             let answer = await engine.handle(request, cancellation: cancellation)
@@ -178,8 +185,11 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         serveWaiting(context: context)
     }
 
-    /// An answer broke off after its head: the connection closes, so the client sees it cut.
-    fileprivate func answerFailed(context: ChannelHandlerContext) {
+    /// The answer `answer` (its cancellation's identity) broke off after its head, or its producer
+    /// returned without ending it (the client hung up): the connection closes, so the client sees it
+    /// cut. Nothing happens when that answer has already ended.
+    fileprivate func answerBrokeOff(_ answer: ObjectIdentifier, context: ChannelHandlerContext) {
+        guard case .serving(let current) = phase, ObjectIdentifier(current) == answer else { return }
         phase = .discarding
         context.close(promise: nil)
     }
@@ -265,6 +275,8 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 struct ClientAnswerWriter: Sendable {
     fileprivate let handler: NIOLoopBound<ModelRouteHandler>
     fileprivate let context: NIOLoopBound<ChannelHandlerContext>
+    /// Which answer of the connection this writer writes.
+    fileprivate let answerID: ObjectIdentifier
 
     private var eventLoop: any EventLoop { handler.eventLoop }
 
@@ -277,11 +289,9 @@ struct ClientAnswerWriter: Sendable {
             onLoop { handler, context in
                 context.writeAndFlush(handler.wrapOutboundOut(.head(handler.head(answer.status, answer.headers))), promise: nil)
             }
-            do {
-                try await produce(self)
-            } catch {
-                onLoop { handler, context in handler.answerFailed(context: context) }
-            }
+            // A throw, or a return without the end (the client hung up): the connection goes.
+            try? await produce(self)
+            onLoop { [answerID] handler, context in handler.answerBrokeOff(answerID, context: context) }
         }
     }
 

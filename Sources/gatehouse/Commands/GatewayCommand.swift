@@ -26,13 +26,24 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Port (default: gateway.port, 18789; 0 picks a free one).")
     var port: Int?
 
+    @Option(help: "Largest model request body in bytes; larger ones get 413 (default: gateway.maxBodyBytes, 32 MiB).")
+    var maxBodyBytes: Int?
+
+    @Option(help: "Seconds SIGTERM/SIGINT wait for answers in progress before cutting them (default: gateway.drainTimeoutSeconds, 30).")
+    var drainTimeout: Int?
+
+    func validate() throws {
+        if let maxBodyBytes, maxBodyBytes < 1024 { throw ValidationError("--max-body-bytes must be at least 1024") }
+        if let drainTimeout, !(0...3600).contains(drainTimeout) { throw ValidationError("--drain-timeout must be from 0 to 3600 seconds") }
+    }
+
     func run() async throws {
         // Swift concurrency runs on the server's event loops: a request's tasks stay on the thread of
         // its connection instead of hopping between a separate thread pool and the event loops.
         EventLoopConcurrency.install()
         let context = try CommandContext(global, defaultLogLevel: .info)
         let home = context.home
-        let gateway = Gateway(home: home, options: .init(bind: bind, port: port), environment: context.environment, logger: context.logger)
+        let gateway = Gateway(home: home, options: .init(bind: bind, port: port, maxBodyBytes: maxBodyBytes, drainTimeoutSeconds: drainTimeout), environment: context.environment, logger: context.logger)
         try await gateway.run { bind, port in
             FileHandleStandardError.write("gatehouse gateway listening on http://\(bind):\(port) (token in \(home.gatewayTokenPath))\n")
         }
