@@ -1,12 +1,12 @@
 import GatehouseCore
-import HTTPTypes
 import NIOCore
+import NIOHTTP1
 
 /// A request to a model route (`POST /v1/chat/completions`, `POST /v1/messages`), read whole by the
 /// connection's `ModelRouteHandler`.
 struct ModelRequest: Sendable {
     var api: WireAPI
-    var headers: HTTPFields
+    var headers: HTTPHeaders
     var body: ByteBuffer
     /// The loop of the client's connection: the upstream request runs on it too.
     var eventLoop: any EventLoop
@@ -22,12 +22,12 @@ struct ProxyAnswer: Sendable {
         case stream(@Sendable (ClientAnswerWriter) async throws -> Void)
     }
 
-    var status: HTTPResponse.Status
-    var headers: HTTPFields
+    var status: HTTPResponseStatus
+    var headers: HTTPHeaders
     var body: Body
 
     /// An answer whose body is all here.
-    static func complete(status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) -> ProxyAnswer {
+    static func complete(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer) -> ProxyAnswer {
         ProxyAnswer(status: status, headers: headers, body: .complete(body))
     }
 }

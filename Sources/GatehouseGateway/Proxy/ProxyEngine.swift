@@ -1,7 +1,6 @@
 import GatehouseCore
 import GatehouseHTTP
 import GatehouseStore
-import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -56,7 +55,7 @@ struct ProxyEngine: Sendable {
             // The client hung up, or a stop's drain time ran out: the upstream request was cancelled.
             log.status = 499
             log.error = "cancelled: the client closed the connection, or the gateway stopped"
-            answer = WireError(status: .init(code: 499), kind: .upstream, message: "request cancelled (the connection closed or the gateway stopped)")
+            answer = WireError(status: .custom(code: 499, reasonPhrase: "Client Closed Request"), kind: .upstream, message: "request cancelled (the connection closed or the gateway stopped)")
                 .answer(for: api, requestID: requestID)
         } catch let error as WireError {
             log.status = Int(error.status.code)
@@ -82,24 +81,26 @@ struct ProxyEngine: Sendable {
 
     private func serve(_ request: ModelRequest, requestID: String, cancellation: UpstreamCancellation, log: inout RequestLog) async throws -> ProxyAnswer {
         let api = request.api
-        try access.check(request.headers)
-        // One pass over the client's headers: the gateway's own, and those that go upstream.
+        // One pass over the client's headers: the token, the gateway's own, and those that go upstream.
+        var authorization: String?
+        var apiKey: String?
         var agentHeader: String?
         var sessionHeader: String?
         var headers = HTTPHeaders()
         headers.reserveCapacity(request.headers.count + 4)
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "user-agent", value: "gatehouse")
-        for field in request.headers {
-            let name = field.name.canonicalName
-            if name == "x-gatehouse-agent" {
-                agentHeader = field.value
-            } else if name == "x-gatehouse-session" {
-                sessionHeader = field.value
-            } else if Self.isForwardedRequestHeader(name) {
-                headers.add(name: name, value: field.value)
+        for (sentName, value) in request.headers {
+            let name = Self.lowercased(sentName)
+            switch name {
+            case "authorization": authorization = authorization ?? value
+            case "x-api-key": apiKey = apiKey ?? value
+            case "x-gatehouse-agent": agentHeader = agentHeader ?? value
+            case "x-gatehouse-session": sessionHeader = sessionHeader ?? value
+            default: if Self.isForwardedRequestHeader(name) { headers.add(name: name, value: value) }
             }
         }
+        try access.check(authorization: authorization, apiKey: apiKey)
         let snapshot = state.current
         let agentID = agentHeader ?? snapshot.configuration.defaultAgentID
         log.agent = agentID
@@ -372,7 +373,7 @@ struct ProxyEngine: Sendable {
     ) -> ProxyAnswer {
         let fields = Self.answerHeaders(response.headers, profile: profile, requestID: requestID, attempts: attempts)
         let isEventStream = response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true
-        let status = HTTPResponse.Status(code: Int(response.status.code))
+        let status = response.status
         let recorder = runtime.recorder
         // Health is recorded for the profile that served; a request without credential has none.
         let markGood: @Sendable () -> Void = { if let profile { recorder.markGood(profile, model: model) } }
@@ -389,7 +390,7 @@ struct ProxyEngine: Sendable {
         let upstreamBody = response.body
         let logger = self.logger
         var headers = fields
-        if !isEventStream, let length = response.headers.first(name: "content-length") { headers[.contentLength] = length }
+        if !isEventStream, let length = response.headers.first(name: "content-length") { headers.add(name: "content-length", value: length) }
         return ProxyAnswer(
             status: status, headers: headers,
             body: .stream { writer in
@@ -455,26 +456,26 @@ struct ProxyEngine: Sendable {
     private static func passThrough(
         status: Int, headers: HTTPHeaders, body: ByteBuffer, profile: ProfileID?, requestID: String, attempts: Int
     ) -> ProxyAnswer {
-        .complete(status: .init(code: status), headers: answerHeaders(headers, profile: profile, requestID: requestID, attempts: attempts), body: body)
+        .complete(status: .init(statusCode: status), headers: answerHeaders(headers, profile: profile, requestID: requestID, attempts: attempts), body: body)
     }
 
     /// The headers of an answer to the client: the upstream's forwarded ones and the gateway's own.
-    private static func answerHeaders(_ upstream: HTTPHeaders, profile: ProfileID?, requestID: String, attempts: Int) -> HTTPFields {
-        var fields = HTTPFields()
-        fields.reserveCapacity(upstream.count + 3)
-        for header in upstream {
-            // Most upstreams send lowercase names: lowercase (a copy) only when needed.
-            let name = header.name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? header.name.lowercased() : header.name
-            if name == "content-type" {
-                fields.append(HTTPField(name: .contentType, value: header.value))
-            } else if isForwardedResponseHeader(name), let field = HTTPField.Name(name) {
-                fields.append(HTTPField(name: field, value: header.value))
-            }
+    private static func answerHeaders(_ upstream: HTTPHeaders, profile: ProfileID?, requestID: String, attempts: Int) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(upstream.count + 3)
+        for (sentName, value) in upstream {
+            let name = lowercased(sentName)
+            if isForwardedResponseHeader(name) { headers.add(name: name, value: value) }
         }
-        if let profile { fields[.gatehouseProfile] = profile.description }
-        fields[.gatehouseRequestID] = requestID
-        fields[.gatehouseAttempts] = String(attempts)
-        return fields
+        if let profile { headers.add(name: GatewayHeader.profile, value: profile.description) }
+        headers.add(name: GatewayHeader.requestID, value: requestID)
+        headers.add(name: GatewayHeader.attempts, value: String(attempts))
+        return headers
+    }
+
+    /// A header name in lowercase; most are sent that way, and are then not copied.
+    static func lowercased(_ name: String) -> String {
+        name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? name.lowercased() : name
     }
 
     private func unavailable(_ all: CandidatePlan.AllUnavailable, provider: String, now: Int64) -> WireError {

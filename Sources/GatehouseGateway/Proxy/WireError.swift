@@ -1,6 +1,7 @@
 import GatehouseCore
 import HTTPTypes
 import NIOCore
+import NIOHTTP1
 
 /// An error answered in the client's wire format.
 struct WireError: Error {
@@ -8,7 +9,7 @@ struct WireError: Error {
         case invalidRequest, authentication, permission, notFound, rateLimit, overloaded, tooLarge, upstream, unavailable
     }
 
-    var status: HTTPResponse.Status
+    var status: HTTPResponseStatus
     var kind: Kind
     var message: String
     var retryAfterSeconds: Int64?
@@ -17,8 +18,13 @@ struct WireError: Error {
 
     /// The answer in `api`'s error shape.
     func answer(for api: WireAPI, requestID: String) -> ProxyAnswer {
-        var fields: HTTPFields = [.contentType: "application/json", .gatehouseRequestID: requestID]
-        if let retryAfterSeconds { fields[.retryAfter] = String(retryAfterSeconds) }
+        var headers: HTTPHeaders = ["content-type": "application/json", GatewayHeader.requestID: requestID]
+        if let retryAfterSeconds { headers.add(name: "retry-after", value: String(retryAfterSeconds)) }
+        return .complete(status: status, headers: headers, body: body(for: api))
+    }
+
+    /// The error object in `api`'s shape.
+    func body(for api: WireAPI) -> ByteBuffer {
         var error: [String: JSONValue] = ["message": .string(message)]
         for (key, value) in details { error[key] = value }
         let body: JSONValue
@@ -32,7 +38,7 @@ struct WireError: Error {
             error["type"] = .string(anthropicType)
             body = ["type": "error", "error": .object(error)]
         }
-        return .complete(status: status, headers: fields, body: ByteBuffer(bytes: body.serialized(pretty: false)))
+        return ByteBuffer(bytes: body.serialized(pretty: false))
     }
 
     private var openAIType: String {
@@ -85,11 +91,21 @@ struct WireError: Error {
     }
 }
 
+/// The gateway's own headers.
+enum GatewayHeader {
+    /// Request: the agent whose credentials serve it.
+    static let agent = "X-Gatehouse-Agent"
+    /// Request: the session, for its pin.
+    static let session = "X-Gatehouse-Session"
+    /// Answer: the profile that served it.
+    static let profile = "X-Gatehouse-Profile"
+    /// Answer: how many upstream attempts it took.
+    static let attempts = "X-Gatehouse-Attempts"
+    /// Answer: the id of the request's log line.
+    static let requestID = "X-Gatehouse-Request-Id"
+}
+
 extension HTTPField.Name {
-    static let gatehouseProfile = HTTPField.Name("X-Gatehouse-Profile")!
-    static let gatehouseAttempts = HTTPField.Name("X-Gatehouse-Attempts")!
-    static let gatehouseRequestID = HTTPField.Name("X-Gatehouse-Request-Id")!
-    static let gatehouseAgent = HTTPField.Name("X-Gatehouse-Agent")!
-    static let gatehouseSession = HTTPField.Name("X-Gatehouse-Session")!
+    static let gatehouseAgent = HTTPField.Name(GatewayHeader.agent)!
     static let xAPIKey = HTTPField.Name("x-api-key")!
 }

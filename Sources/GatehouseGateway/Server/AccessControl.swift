@@ -1,6 +1,6 @@
 import GatehouseCore
 import GatehouseStore
-import HTTPTypes
+import NIOHTTP1
 
 /// Who may use the gateway: clients presenting the operator token, as `Authorization: Bearer <token>`
 /// or `x-api-key: <token>` (what the Anthropic SDK sends).
@@ -24,14 +24,14 @@ struct AccessControl: Sendable {
         return (AccessControl(token: Array(token.utf8)), true)
     }
 
-    /// Passes when the request's headers carry the token.
-    func check(_ headers: HTTPFields) throws {
+    /// Passes when the request's `Authorization` or `x-api-key` header carries the token.
+    func check(authorization: String?, apiKey: String?) throws {
         var presented: Substring.UTF8View?
-        if let authorization = headers[.authorization] {
+        if let authorization {
             let value = Substring(authorization).utf8
             if value.count > 7, Self.isBearerPrefix(value.prefix(7)) { presented = value.dropFirst(7) }
         }
-        if presented == nil, let key = headers[.xAPIKey] { presented = Substring(key).utf8 }
+        if presented == nil, let apiKey { presented = Substring(apiKey).utf8 }
         guard let presented else {
             throw WireError(
                 status: .unauthorized, kind: .authentication,

@@ -1,7 +1,6 @@
 import GatehouseCore
 import GatehouseHTTP
 import GatehouseStore
-import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -77,7 +76,7 @@ public struct Gateway: Sendable {
         let app = Application(
             router: router,
             // The model routes are served in the connection's pipeline, ahead of the router.
-            server: .http1(configuration: .init(additionalChannelHandlers: [ModelRouteHandler(engine: engine)])),
+            server: GatewayHTTP1Channel.server(engine: engine),
             configuration: .init(address: .hostname(bind, port: port), serverName: "gatehouse"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? port

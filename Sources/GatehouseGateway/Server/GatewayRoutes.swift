@@ -2,6 +2,7 @@ import GatehouseCore
 import GatehouseStore
 import HTTPTypes
 import Hummingbird
+import NIOHTTP1
 
 /// The gateway's routes served by the router. The model routes (`POST /v1/chat/completions`,
 /// `POST /v1/messages`) are served in the connection's pipeline, by `ModelRouteHandler`.
@@ -20,7 +21,7 @@ struct GatewayRoutes: Sendable {
     /// prepared view, with its availability now.
     private func models(_ request: Request) -> Response {
         do {
-            try engine.access.check(request.headers)
+            try engine.access.check(authorization: request.headers[.authorization], apiKey: request.headers[.xAPIKey])
             let snapshot = engine.state.current
             let agentID = request.headers[.gatehouseAgent] ?? snapshot.configuration.defaultAgentID
             guard let runtime = try engine.state.configuredRuntime(for: agentID, in: snapshot) else {
@@ -37,14 +38,14 @@ struct GatewayRoutes: Sendable {
             let body = view.listJSON(availability: availability, all: request.uri.queryParameters["all"] == "true")
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
         } catch let error as WireError {
-            return Self.response(error.answer(for: .openAIChat, requestID: "-"))
+            return Self.response(error)
         } catch {
-            return Self.response(WireError(status: .internalServerError, kind: .upstream, message: "\(error)").answer(for: .openAIChat, requestID: "-"))
+            return Self.response(WireError(status: .internalServerError, kind: .upstream, message: "\(error)"))
         }
     }
 
-    private static func response(_ answer: ProxyAnswer) -> Response {
-        guard case .complete(let body) = answer.body else { preconditionFailure("an error answer is complete") }
-        return Response(status: answer.status, headers: answer.headers, body: .init(byteBuffer: body))
+    private static func response(_ error: WireError) -> Response {
+        Response(
+            status: .init(code: Int(error.status.code)), headers: [.contentType: "application/json"], body: .init(byteBuffer: error.body(for: .openAIChat)))
     }
 }

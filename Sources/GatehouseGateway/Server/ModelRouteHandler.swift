@@ -1,32 +1,30 @@
 import GatehouseCore
 import GatehouseHTTP
-import HTTPTypes
-import Hummingbird
 import NIOCore
 import NIOHTTP1
-import NIOHTTPTypes
 
 /// Serves the model routes (`POST /v1/chat/completions`, `POST /v1/messages`) in the client
-/// connection's pipeline, ahead of Hummingbird's router. The request is read here, the answer is
-/// written here; every other request passes on to the router unchanged. This keeps the proxied
-/// request off the per-request async plumbing of the router's path (an async body stream, a response
-/// writer that hops for every write), which costs more than the rest of the request together.
+/// connection's pipeline, right after the HTTP/1.1 codec and ahead of Hummingbird's router (see
+/// `GatewayHTTP1Channel`). The request is read here, the answer is written here, in NIO's own HTTP
+/// types; every other request passes on to the router unchanged. This keeps the proxied request off
+/// the router's per-request plumbing (conversions to and from HTTP types, an async body stream, a
+/// response writer that hops for every write), which costs more than the rest of the request.
 ///
 /// On one connection, answers go out in the order of the requests: a request that arrives while
 /// another one's answer is still being written waits (HTTP pipelining), whichever path serves it.
 /// A client that hangs up cancels its upstream request. On graceful shutdown the connection closes
 /// once the answer in progress is written.
 final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPRequestPart
-    typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
 
     private enum Phase {
         /// No model request in progress (requests for the router may be).
         case idle
         /// A model request's head has come; its body is arriving.
-        case reading(api: WireAPI, headers: HTTPFields, body: ByteBuffer)
+        case reading(api: WireAPI, headers: HTTPHeaders, body: ByteBuffer)
         /// The rest of a refused request is dropped; the connection closes after the refusal.
         case discarding
         /// The answer is being produced or written.
@@ -38,7 +36,7 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Requests passed on to the router whose answer has not ended yet.
     private var routerRequestsOpen = 0
     /// Parts that came while an answer was in progress, in order, served once it ends.
-    private var waiting = CircularBuffer<HTTPRequestPart>()
+    private var waiting = CircularBuffer<HTTPServerRequestPart>()
     private var waitingBytes = 0
     private var closeAfterAnswer = false
     private var quiesceAfterAnswer = false
@@ -48,19 +46,15 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// The wire format of a model route, nil for every other request.
-    static func modelRoute(_ request: HTTPRequest) -> WireAPI? {
-        guard request.method == .post, let path = request.path else { return nil }
+    static func modelRoute(_ request: HTTPRequestHead) -> WireAPI? {
+        guard request.method == .POST else { return nil }
+        let path = request.uri
         let route = path.utf8.firstIndex(of: UInt8(ascii: "?")).map { path[..<$0] } ?? Substring(path)
         switch route {
         case "/v1/chat/completions": return .openAIChat
         case "/v1/messages": return .anthropicMessages
         default: return nil
         }
-    }
-
-    /// Whether a `Connection` header's tokens include `close`.
-    static func asksToClose(_ connection: String) -> Bool {
-        connection.split(separator: ",").contains { $0.lowercased().filter { $0 != " " && $0 != "\t" } == "close" }
     }
 
     // MARK: Inbound
@@ -76,14 +70,14 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func wait(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+    private func wait(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         if case .body(let buffer) = part { waitingBytes += buffer.readableBytes }
         waiting.append(part)
         // A client that sends far more than one request's worth ahead is cut off.
         if waitingBytes > engine.maxBodyBytes || waiting.count > 1024 { context.close(promise: nil) }
     }
 
-    private func take(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+    private func take(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch phase {
         case .idle:
             guard case .head(let head) = part, let api = Self.modelRoute(head) else {
@@ -93,11 +87,12 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             // Answers go out in order: wait for the router's answers still being written.
             guard routerRequestsOpen == 0 else { return wait(part, context: context) }
-            closeAfterAnswer = head.headerFields[.connection].map(Self.asksToClose) ?? false
-            if let length = head.headerFields[.contentLength].flatMap({ Int($0) }), length > engine.maxBodyBytes {
+            // `Connection: close`, or HTTP/1.0 without keep-alive.
+            closeAfterAnswer = !head.isKeepAlive
+            if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > engine.maxBodyBytes {
                 return refuseTooLarge(api: api, context: context)
             }
-            phase = .reading(api: api, headers: head.headerFields, body: ByteBuffer())
+            phase = .reading(api: api, headers: head.headers, body: ByteBuffer())
         case .reading(let api, let headers, var body):
             switch part {
             case .head:
@@ -124,7 +119,7 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         phase = .discarding
         closeAfterAnswer = true
         let error = WireError(
-            status: .contentTooLarge, kind: .tooLarge,
+            status: .payloadTooLarge, kind: .tooLarge,
             message: "the request body is larger than the gateway's limit of \(Self.describe(bytes: engine.maxBodyBytes)) (gateway.maxBodyBytes in gatehouse.json)")
         write(engine.refuse(error, api: api), context: context)
     }
@@ -151,17 +146,17 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     fileprivate func write(_ answer: ProxyAnswer, context: ChannelHandlerContext) {
         guard case .complete(let body) = answer.body else { return }
         var headers = answer.headers
-        headers[.contentLength] = String(body.readableBytes)
+        headers.add(name: "content-length", value: String(body.readableBytes))
         context.write(wrapOutboundOut(.head(head(answer.status, headers))), promise: nil)
-        if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(body)), promise: nil) }
+        if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         answerEnded(context: context)
     }
 
     /// An answer's head; it says `Connection: close` when the connection ends after it.
-    fileprivate func head(_ status: HTTPResponse.Status, _ headers: HTTPFields) -> HTTPResponse {
-        var response = HTTPResponse(status: status, headerFields: headers)
-        if closeAfterAnswer { response.headerFields[.connection] = "close" }
-        return response
+    fileprivate func head(_ status: HTTPResponseStatus, _ headers: HTTPHeaders) -> HTTPResponseHead {
+        var head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
+        if closeAfterAnswer { head.headers.add(name: "connection", value: "close") }
+        return head
     }
 
     /// The answer in progress is written whole (or given up): the connection goes on with what waits.
@@ -309,7 +304,7 @@ struct ClientAnswerWriter: Sendable {
     private static func write(_ piece: ByteBuffer, handler: ModelRouteHandler, context: ChannelHandlerContext) throws -> EventLoopFuture<Void>? {
         guard context.channel.isActive else { throw ChannelError.ioOnClosedChannel }
         let promise = context.channel.isWritable ? nil : context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(handler.wrapOutboundOut(.body(piece)), promise: promise)
+        context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(piece))), promise: promise)
         return promise?.futureResult
     }
 

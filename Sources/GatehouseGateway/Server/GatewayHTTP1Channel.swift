@@ -1,0 +1,38 @@
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+
+/// The gateway's HTTP/1.1 connections: Hummingbird's own (`HTTP1Channel`), with the gateway's
+/// `ModelRouteHandler` right after the HTTP/1.1 codec. The model routes are served there, in NIO's
+/// HTTP types; every other request goes on, converted to HTTP types, to Hummingbird's router.
+struct GatewayHTTP1Channel: HTTPChannelHandler {
+    typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+
+    let responder: HTTPChannelHandler.Responder
+    let engine: ProxyEngine
+
+    /// The server of `Application(router:server:...)`.
+    static func server(engine: ProxyEngine) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in GatewayHTTP1Channel(responder: responder, engine: engine) }
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            // As HTTP1Channel: no pipelining assistance (answers are kept in order by the handlers),
+            // errors answered by the router's side, header validation by HTTP types.
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
+            try channel.pipeline.syncOperations.addHandler(ModelRouteHandler(engine: engine))
+            try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(logger: logger))
+            return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+        }
+    }
+
+    func handle(value asyncChannel: Value, logger: Logger) async {
+        await handleHTTP(asyncChannel: asyncChannel, logger: logger)
+    }
+}
