@@ -15,7 +15,7 @@ import Testing
 /// in front of `gatehouse-mock-upstream`.
 @Suite("gateway: connection handling", .serialized)
 struct ConnectionHandlingTests {
-    /// `Gateway.Options.maxBodyBytes` by default; the command has no flag or key to lower it.
+    /// The default body limit (`gateway.maxBodyBytes`).
     static let bodyLimit = 32 << 20
 
     // MARK: Pipelining
