@@ -194,6 +194,31 @@ struct ConnectionHandlingTests {
         }
     }
 
+    @Test("Expect: 100-continue: the gateway says 100 Continue before the body is sent, then answers the request")
+    func expectContinue() async throws {
+        try await withWorld { world in
+            try await world.addKey("openai", "k1", key: "key-1")
+            try await GatewayProcess.with(home: world.home) { gateway in
+                let body = Body.chat("openai/gpt-4o", stream: false)
+                let connection = try RawConnection(to: gateway)
+                try connection.send(
+                    RawRequest.make(
+                        "POST", "/v1/chat/completions",
+                        headers: [
+                            ("authorization", "Bearer \(gateway.token)"), ("content-type", "application/json"),
+                            ("content-length", String(body.utf8.count)), ("expect", "100-continue"),
+                        ]))
+                // Nothing of the body is sent until the interim answer came.
+                let interim = try await connection.take(through: "\r\n\r\n")
+                #expect(interim.hasPrefix("HTTP/1.1 100 Continue"), "\(interim)")
+                try connection.send(body)
+                let answer = try await connection.readAnswer()
+                #expect(answer.status == 200, "\(answer.summary)")
+                #expect(answer.json?["object"] == "chat.completion", "\(answer.summary)")
+            }
+        }
+    }
+
     // MARK: Graceful shutdown
 
     @Test("SIGTERM while a plain answer is upstream: the client gets the whole 200, the connection closes, the gateway exits 0")
@@ -497,6 +522,14 @@ final class RawConnection {
                 throw RawConnectionError(description: "the connection ended before \(text): \(String(decoding: received, as: UTF8.self))")
             }
         }
+    }
+
+    /// Waits for `text`, then takes everything received up to and including it.
+    func take(through text: String) async throws -> String {
+        try await receive(until: text)
+        let end = received.firstRange(of: Array(text.utf8))!.upperBound
+        defer { received.removeFirst(end) }
+        return String(decoding: received[..<end], as: UTF8.self)
     }
 
     /// Whether `text` is among the bytes read and not yet taken.

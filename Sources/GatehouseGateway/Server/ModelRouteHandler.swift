@@ -93,6 +93,10 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return refuseTooLarge(api: api, context: context)
             }
             phase = .reading(api: api, headers: head.headers, body: ByteBuffer())
+            // A client that waits for leave to send its body (curl does above 1 KiB) gets it now.
+            if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+                context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
+            }
         case .reading(let api, let headers, var body):
             switch part {
             case .head:
