@@ -34,10 +34,10 @@ public enum CandidatePlanner {
         // names no eligible profile (all deleted, say) is passed over for the next one.
         var orderSource = CandidatePlan.OrderSource.default
         var base: [CandidatePlan.Entry] = []
-        let byName = Dictionary(eligible.map { ($0.profile.id.description, $0) }, uniquingKeysWith: { a, _ in a })
         var explicitOrders: [(CandidatePlan.OrderSource, [String])] = []
         if let stored = input.storedOrder, !stored.isEmpty { explicitOrders.append((.agent, stored)) }
         if let configured = input.configuredOrder, !configured.isEmpty { explicitOrders.append((.config, configured.map(\.description))) }
+        let byName = explicitOrders.isEmpty ? [:] : Dictionary(eligible.map { ($0.profile.id.description, $0) }, uniquingKeysWith: { a, _ in a })
         for (source, order) in explicitOrders {
             var seen: Set<String> = []
             base = order.compactMap { id in seen.insert(id).inserted ? byName[id] : nil }
@@ -47,7 +47,9 @@ public enum CandidatePlanner {
             }
         }
         if base.isEmpty && !explicitOrders.isEmpty && !eligible.isEmpty { orderSource = .repaired }
-        if base.isEmpty {
+        if base.isEmpty && eligible.count <= 1 {
+            base = eligible
+        } else if base.isEmpty {
             let lastUsed = Dictionary(eligible.map { ($0.profile.id, $0.lastUsed) }, uniquingKeysWith: { a, _ in a })
             let sorted = BaseOrder.byKindThenLeastRecentlyUsed(eligible.map(\.profile)) { lastUsed[$0] ?? nil }
             let byID = Dictionary(eligible.map { ($0.profile.id, $0) }, uniquingKeysWith: { a, _ in a })
