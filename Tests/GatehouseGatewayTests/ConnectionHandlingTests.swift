@@ -219,6 +219,53 @@ struct ConnectionHandlingTests {
         }
     }
 
+    @Test("A client that hangs up with a model request queued behind the one in flight: the queued one never goes upstream")
+    func hangUpDropsQueuedModelRequest() async throws {
+        try await withWorld { world in
+            try await world.addKey("openai", "k1", key: "key-1")
+            try await world.mock.setKeyBehaviour("key-1", ["delayMs": 1500])
+            try await GatewayProcess.with(home: world.home) { gateway in
+                let connection = try RawConnection(to: gateway)
+                try connection.send(RawRequest.chat(gateway) + RawRequest.chat(gateway))
+                let upstream = await eventually(timeout: .seconds(10)) { (try? await world.calls("key-1")) == 1 }
+                try #require(upstream, "the first request never reached the mock")
+                connection.finishSending()
+                // The first request's log line says it was cancelled; nothing else is logged or sent.
+                let cancelled = await eventually(timeout: .seconds(10)) { gateway.process.stderrSoFar.contains("status=499") }
+                #expect(cancelled, "\(gateway.process.stderrSoFar)")
+                let sent = await eventually(timeout: .seconds(3)) { ((try? await world.calls("key-1")) ?? 0) > 1 }
+                #expect(!sent, "the request queued behind the cancelled one went upstream for a client that had gone")
+                let lines = gateway.process.stderrSoFar.split(separator: "\n").filter { $0.contains(" request ") || $0.hasSuffix(" request") }
+                #expect(lines.count == 1, "one request line, for the cancelled request: \(lines)")
+            }
+        }
+    }
+
+    @Test("A refused body that is still being sent: the client can send it all and then reads the 413 (no reset)")
+    func refusalLetsTheSenderFinish() async throws {
+        try await withWorld { world in
+            try await world.addKey("openai", "k1", key: "key-1")
+            try await GatewayProcess.with(home: world.home, arguments: ["--max-body-bytes", "1024"]) { gateway in
+                // Far more than the socket buffers hold: the gateway must read it to let it through.
+                let body = String(repeating: "x", count: 16 << 20)
+                let connection = try RawConnection(to: gateway)
+                try connection.send(
+                    RawRequest.make(
+                        "POST", "/v1/chat/completions",
+                        headers: [
+                            ("authorization", "Bearer \(gateway.token)"), ("content-type", "application/json"),
+                            ("content-length", String(body.utf8.count)),
+                        ]) + body)
+                let answer = try await connection.readAnswer()
+                #expect(answer.status == 413, "\(answer.summary)")
+                #expect(answer.header("connection") == "close", "\(answer.summary)")
+                let after = try await connection.readToEnd()
+                #expect(after.isEmpty, "bytes after the 413: \(after.count)")
+                #expect(try await world.calls("key-1") == 0)
+            }
+        }
+    }
+
     // MARK: Graceful shutdown
 
     @Test("SIGTERM while a plain answer is upstream: the client gets the whole 200, the connection closes, the gateway exits 0")
@@ -280,6 +327,28 @@ struct ConnectionHandlingTests {
                 #expect(after.isEmpty, "\(String(decoding: after, as: UTF8.self))")
                 let exit = try #require(await exited(gateway), "the gateway did not exit within 20 s of SIGTERM")
                 #expect(exit.status == 0 && !exit.signaled, "exit \(exit.status) (signaled: \(exit.signaled)): \(exit.stderr)")
+            }
+        }
+    }
+
+    @Test("SIGTERM while an answer is upstream: what it teaches (a 429's cooldown) is in auth-state.json once the gateway has exited")
+    func shutdownFlushesHealthOfDrainedAnswers() async throws {
+        try await withWorld { world in
+            try await world.addKey("openai", "k1", key: "key-1")
+            try await world.mock.setKeyBehaviour("key-1", ["delayMs": 2000, "status": 429, "retryAfter": "120"])
+            try await withStartedGateway(world) { gateway in
+                let connection = try RawConnection(to: gateway)
+                try connection.send(RawRequest.chat(gateway))
+                let upstream = await eventually(timeout: .seconds(10)) { (try? await world.calls("key-1")) == 1 }
+                try #require(upstream, "the request never reached the mock")
+
+                gateway.process.signal(SIGTERM)
+                let answer = try await connection.readAnswer()
+                #expect(answer.status == 429, "\(answer.summary)")
+                let exit = try #require(await exited(gateway), "the gateway did not exit within 20 s of SIGTERM")
+                #expect(exit.status == 0 && !exit.signaled, "exit \(exit.status) (signaled: \(exit.signaled)): \(exit.stderr)")
+                // Recorded during the drain, so written by the last flush, after the server stopped.
+                #expect(world.stats("openai:k1")?["cooldownUntil"]?.intValue != nil, "\(String(describing: world.authState))")
             }
         }
     }
@@ -483,6 +552,15 @@ final class RawConnection {
             }
             rest = rest.dropFirst(count)
         }
+    }
+
+    /// Closes the sending side (the gateway reads the end of the stream: a hang-up).
+    func finishSending() {
+        #if canImport(Glibc)
+            _ = Glibc.shutdown(socket, Int32(SHUT_WR))
+        #else
+            _ = Darwin.shutdown(socket, SHUT_WR)
+        #endif
     }
 
     /// Waits for more bytes; false once the gateway has closed the connection.

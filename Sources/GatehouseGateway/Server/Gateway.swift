@@ -83,10 +83,14 @@ public struct Gateway: Sendable {
                 onListening(bind, bound)
             },
             logger: serverLogger)
+        // A stop ends the services in the reverse of this order, each after the one before it: the
+        // server first (its drain), the health flushes last, so that what the drained answers
+        // recorded is written.
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
-                .init(service: app), .init(service: HealthFlushSupervisor(state: state)), .init(service: OAuthRefreshService(manager: tokens)),
+                .init(service: HealthFlushSupervisor(state: state)), .init(service: OAuthRefreshService(manager: tokens)),
                 .init(service: ConfigReloadService(reloader: reloader)), .init(service: ModelViewService(catalog: catalog, reloader: reloader)),
+                .init(service: app),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         // After the drain timeout the server is cancelled: the answers still going are cut (their

@@ -21,10 +21,17 @@ struct GatewayHTTP1Channel: HTTPChannelHandler {
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
-            // As HTTP1Channel: no pipelining assistance (answers are kept in order by the handlers),
-            // errors answered by the router's side, header validation by HTTP types.
+            // As HTTP1Channel, with its decoder limits: no pipelining assistance (answers are kept in
+            // order by the handlers), parse errors answered by the router's side, no outbound header
+            // validation (the router's answers are validated as HTTP types; a model answer's header
+            // values are the upstream's, parsed by the client's decoder, and the gateway's own).
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            limits.maxHeaderFieldSize = 80 * 1024
+            limits.maxHeaderListSize = 80 * 1024
+            limits.maxHeaderFieldCount = 1000
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false)
+                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
+                withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
             try channel.pipeline.syncOperations.addHandler(ModelRouteHandler(engine: engine))
             try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(logger: logger))

@@ -40,6 +40,14 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var waitingBytes = 0
     private var closeAfterAnswer = false
     private var quiesceAfterAnswer = false
+    /// False once the client hung up or the gateway is stopping: nothing that waits is served.
+    private var serving = true
+    /// The HTTP version the answer in progress is written in (the request's).
+    private var answerVersion = HTTPVersion.http1_1
+    /// Set when a request was refused before its body was read.
+    private var lastRefusal: HTTPResponseStatus?
+    /// How long a refused request's sender may go on sending before the connection is closed.
+    private static let refusalLinger = TimeAmount.seconds(5)
 
     init(engine: ProxyEngine) {
         self.engine = engine
@@ -89,12 +97,13 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
             guard routerRequestsOpen == 0 else { return wait(part, context: context) }
             // `Connection: close`, or HTTP/1.0 without keep-alive.
             closeAfterAnswer = !head.isKeepAlive
+            answerVersion = head.version
             if let length = head.headers.first(name: "content-length").flatMap({ Int($0) }), length > engine.maxBodyBytes {
                 return refuseTooLarge(api: api, context: context)
             }
             phase = .reading(api: api, headers: head.headers, body: ByteBuffer())
             // A client that waits for leave to send its body (curl does above 1 KiB) gets it now.
-            if head.headers.first(name: "expect")?.lowercased() == "100-continue" {
+            if !Self.isBeforeHTTP11(head.version), head.headers.first(name: "expect")?.lowercased() == "100-continue" {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .continue))), promise: nil)
             }
         case .reading(let api, let headers, var body):
@@ -119,9 +128,22 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// HTTP/1.0 (or older): no chunked bodies, no interim answers, keep-alive only when asked for.
+    static func isBeforeHTTP11(_ version: HTTPVersion) -> Bool {
+        version.major < 1 || (version.major == 1 && version.minor == 0)
+    }
+
+    /// Drops what waits: nothing more is served on this connection.
+    private func stopServing() {
+        serving = false
+        waiting.removeAll()
+        waitingBytes = 0
+    }
+
     private func refuseTooLarge(api: WireAPI, context: ChannelHandlerContext) {
         phase = .discarding
         closeAfterAnswer = true
+        lastRefusal = .payloadTooLarge
         let error = WireError(
             status: .payloadTooLarge, kind: .tooLarge,
             message: "the request body is larger than the gateway's limit of \(Self.describe(bytes: engine.maxBodyBytes)) (gateway.maxBodyBytes in gatehouse.json)")
@@ -156,29 +178,48 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         answerEnded(context: context)
     }
 
-    /// An answer's head; it says `Connection: close` when the connection ends after it.
+    /// An answer's head, in the request's HTTP version; it says `Connection: close` when the
+    /// connection ends after it. An HTTP/1.0 client gets a body without a length (a stream) delimited
+    /// by the connection's end, as that version has no chunked encoding.
     fileprivate func head(_ status: HTTPResponseStatus, _ headers: HTTPHeaders) -> HTTPResponseHead {
-        var head = HTTPResponseHead(version: .http1_1, status: status, headers: headers)
-        if closeAfterAnswer { head.headers.add(name: "connection", value: "close") }
+        var head = HTTPResponseHead(version: answerVersion, status: status, headers: headers)
+        if Self.isBeforeHTTP11(answerVersion) && !closeAfterAnswer {
+            if headers.contains(name: "content-length") {
+                head.headers.add(name: "connection", value: "keep-alive")
+            } else {
+                closeAfterAnswer = true
+            }
+        }
+        if closeAfterAnswer && !Self.isBeforeHTTP11(answerVersion) { head.headers.add(name: "connection", value: "close") }
         return head
     }
 
     /// The answer in progress is written whole (or given up): the connection goes on with what waits.
     fileprivate func answerEnded(context: ChannelHandlerContext) {
-        guard !closeAfterAnswer else {
+        let ended = context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated()
+        if closeAfterAnswer {
             phase = .discarding
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            stopServing()
+            if case .payloadTooLarge = lastRefusal {
+                // The sender of a refused body may still be sending it: closing now would reset the
+                // connection and lose the 413. Close the sending side, read and drop the rest.
+                ended.whenComplete { _ in
+                    context.close(mode: .output, promise: nil)
+                    context.eventLoop.assumeIsolated().scheduleTask(in: Self.refusalLinger) { context.close(promise: nil) }
+                }
+            } else {
+                ended.whenComplete { _ in context.close(promise: nil) }
+            }
             return
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         phase = .idle
         if quiesceAfterAnswer {
-            // Shutting down: requests that wait are not served (none of them went upstream).
+            // Shutting down: requests that wait are not served (none of them went upstream). The
+            // connection closes once the end of the answer is written.
             quiesceAfterAnswer = false
             phase = .discarding
-            waiting.removeAll()
-            waitingBytes = 0
-            context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+            stopServing()
+            ended.whenComplete { _ in context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
             return
         }
         serveWaiting(context: context)
@@ -194,6 +235,7 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func serveWaiting(context: ChannelHandlerContext) {
+        guard serving else { return }
         var took = false
         defer {
             // What was passed on reaches the router now, not at the client's next read.
@@ -221,9 +263,14 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 quiesceAfterAnswer = true
                 return
             case .idle, .discarding:
-                break
+                // Requests that wait behind the router's answers are not served.
+                stopServing()
             }
         } else if let event = event as? ChannelEvent, event == .inputClosed {
+            if case .discarding = phase, lastRefusal != nil {
+                // The refused sender is done: the connection can go.
+                context.close(promise: nil)
+            }
             hangUp()
         }
         context.fireUserInboundEventTriggered(event)
@@ -240,8 +287,7 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // Bytes after the request being answered do not parse (as anything after a request with
             // `Connection: close` does): that answer still goes out, then the connection closes.
             closeAfterAnswer = true
-            waiting.removeAll()
-            waitingBytes = 0
+            stopServing()
         case .reading, .serving:
             // A broken request or connection in the middle of a model request.
             hangUp()
@@ -252,8 +298,9 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// The client is gone: its upstream request is cancelled.
+    /// The client is gone: its upstream request is cancelled, and what waits is not served.
     private func hangUp() {
+        stopServing()
         if case .serving(let cancellation) = phase { cancellation.cancel() }
     }
 
