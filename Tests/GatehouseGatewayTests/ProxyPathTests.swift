@@ -355,6 +355,11 @@ struct ProxyPathTests {
                 #expect(recorded, "\(String(describing: world.authState))")
                 #expect(world.stats("openai:k1")?["cooldownReason"] == "timeout")
                 #expect(world.stats("anthropic:a1")?["cooldownReason"] == "timeout")
+
+                // Each request's one line is written when its stream ends, and says it was cut.
+                let lines = gateway.process.stderrSoFar.split(separator: "\n").filter { $0.hasSuffix("] request") }
+                #expect(lines.count == 2, "\(lines)")
+                #expect(lines.allSatisfy { $0.contains("status=200") && $0.contains("error=the upstream cut the answer") }, "\(lines)")
             }
         }
     }

@@ -38,6 +38,9 @@ struct ProxyEngine: Sendable {
     private static let requestCounter = Atomic<UInt64>(0)
     private static let requestPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
+    /// The log's word for a request whose upstream request was cancelled.
+    static let cancelled = "cancelled: the client closed the connection, or the gateway stopped"
+
     private static func nextRequestID() -> String {
         "gh-\(requestPrefix)-\(requestCounter.wrappingAdd(1, ordering: .relaxed).oldValue)"
     }
@@ -48,13 +51,13 @@ struct ProxyEngine: Sendable {
         let requestID = Self.nextRequestID()
         let api = request.api
         var log = RequestLog(requestID: requestID, api: api)
-        let answer: ProxyAnswer
+        var answer: ProxyAnswer
         do {
             answer = try await serve(request, requestID: requestID, cancellation: cancellation, log: &log)
         } catch is CancellationError {
             // The client hung up, or a stop's drain time ran out: the upstream request was cancelled.
             log.status = 499
-            log.error = "cancelled: the client closed the connection, or the gateway stopped"
+            log.error = Self.cancelled
             answer = WireError(status: .custom(code: 499, reasonPhrase: "Client Closed Request"), kind: .upstream, message: "request cancelled (the connection closed or the gateway stopped)")
                 .answer(for: api, requestID: requestID)
         } catch let error as WireError {
@@ -66,7 +69,25 @@ struct ProxyEngine: Sendable {
             log.error = "\(error)"
             answer = WireError(status: .internalServerError, kind: .upstream, message: "internal error: \(error)").answer(for: api, requestID: requestID)
         }
-        log.emit(logger, duration: ContinuousClock.now - start)
+        guard case .stream(let produce) = answer.body else {
+            log.emit(logger, duration: ContinuousClock.now - start)
+            return answer
+        }
+        // A streamed answer's line is written when it ends: its duration is the whole answer's, and
+        // a stream that was cut says so.
+        let logger = self.logger
+        let streamLog = log
+        answer.body = .stream { writer in
+            var log = streamLog
+            defer { log.emit(logger, duration: ContinuousClock.now - start) }
+            do {
+                log.error = try await produce(writer)
+                return log.error
+            } catch {
+                log.error = "\(error)"
+                throw error
+            }
+        }
         return answer
     }
 
@@ -388,7 +409,6 @@ struct ProxyEngine: Sendable {
             return .complete(status: status, headers: fields, body: complete)
         }
         let upstreamBody = response.body
-        let logger = self.logger
         var headers = fields
         if !isEventStream, let length = response.headers.first(name: "content-length") { headers.add(name: "content-length", value: length) }
         return ProxyAnswer(
@@ -403,21 +423,17 @@ struct ProxyEngine: Sendable {
                     do {
                         chunk = try await iterator.next()
                     } catch is CancellationError {
-                        logger.info("the client closed the stream", metadata: ["request.id": "\(requestID)", "auth.profile": "\(profile.map(\.description) ?? "none")"])
-                        return
+                        return Self.cancelled
                     } catch let error as UpstreamError where error.code == .readerStalled {
                         // The client stopped reading: its answer is given up; the profile did nothing wrong.
-                        logger.warning("the client stopped reading the answer", metadata: ["request.id": "\(requestID)", "error": "\(error)"])
                         throw error
                     } catch {
                         // The upstream cut the answer: the client must see an error, not a clean end.
                         markCut()
-                        logger.warning(
-                            "upstream cut the answer", metadata: ["request.id": "\(requestID)", "auth.profile": "\(profile.map(\.description) ?? "none")", "error": "\(error)"])
                         if isEventStream {
                             try await writer.write(WireError.streamCutEvent(for: api, message: "the upstream connection ended in the middle of the answer"))
                             writer.finish()
-                            return
+                            return "the upstream cut the answer: \(error)"
                         }
                         throw error
                     }
@@ -430,13 +446,16 @@ struct ProxyEngine: Sendable {
                         throw error
                     }
                 }
+                var problem: String?
                 if sawEnd {
                     markGood()
                 } else {
                     markCut()
-                    try await writer.write(WireError.streamCutEvent(for: api, message: "the upstream stream ended without its final event"))
+                    problem = "the upstream stream ended without its final event"
+                    try await writer.write(WireError.streamCutEvent(for: api, message: problem!))
                 }
                 writer.finish()
+                return problem
             })
     }
 

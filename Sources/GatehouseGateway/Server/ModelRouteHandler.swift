@@ -336,7 +336,7 @@ struct ClientAnswerWriter: Sendable {
                 context.writeAndFlush(handler.wrapOutboundOut(.head(handler.head(answer.status, answer.headers))), promise: nil)
             }
             // A throw, or a return without the end (the client hung up): the connection goes.
-            try? await produce(self)
+            _ = try? await produce(self)
             onLoop { [answerID] handler, context in handler.answerBrokeOff(answerID, context: context) }
         }
     }
