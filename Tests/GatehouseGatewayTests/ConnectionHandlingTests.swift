@@ -266,6 +266,24 @@ struct ConnectionHandlingTests {
         }
     }
 
+    @Test("A trailing slash or a query string names the same model route")
+    func routeSpellings() async throws {
+        try await withWorld { world in
+            try await world.addKey("openai", "k1", key: "key-1")
+            try await GatewayProcess.with(home: world.home) { gateway in
+                for path in ["/v1/chat/completions/", "/v1/chat/completions?trace=1"] {
+                    let connection = try RawConnection(to: gateway)
+                    try connection.send(
+                        RawRequest.make(
+                            "POST", path, headers: [("authorization", "Bearer \(gateway.token)")], body: Body.chat("openai/gpt-4o", stream: false)))
+                    let answer = try await connection.readAnswer()
+                    #expect(answer.status == 200 && answer.json?["object"] == "chat.completion", "\(path): \(answer.summary)")
+                }
+                #expect(try await world.calls("key-1") == 2)
+            }
+        }
+    }
+
     // MARK: Graceful shutdown
 
     @Test("SIGTERM while a plain answer is upstream: the client gets the whole 200, the connection closes, the gateway exits 0")

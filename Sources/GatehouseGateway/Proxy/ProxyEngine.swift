@@ -38,6 +38,9 @@ struct ProxyEngine: Sendable {
     private static let requestCounter = Atomic<UInt64>(0)
     private static let requestPrefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
 
+    /// How much of an upstream error answer is read (to classify it, and to pass it on as it was).
+    static let errorBodyLimit = 1 << 20
+
     /// The log's word for a request whose upstream request was cancelled.
     static let cancelled = "cancelled: the client closed the connection, or the gateway stopped"
 
@@ -277,7 +280,7 @@ struct ProxyEngine: Sendable {
                         attempts: log.attempts)
                 }
                 // An error answer: read a bounded prefix to classify it.
-                let errorBody = await response.body.collectPrefix(limit: 64 * 1024)
+                let errorBody = await response.body.collectPrefix(limit: Self.errorBodyLimit)
                 if cancellation.isCancelled { throw CancellationError() }
                 let text = String(buffer: errorBody)
                 let classification = FailureClassifier.classify(
@@ -336,7 +339,7 @@ struct ProxyEngine: Sendable {
         }
         log.status = Int(response.status.code)
         guard (200..<300).contains(log.status) else {
-            let body = await response.body.collectPrefix(limit: 64 * 1024)
+            let body = await response.body.collectPrefix(limit: Self.errorBodyLimit)
             return Self.passThrough(status: log.status, headers: response.headers, body: body, profile: nil, requestID: requestID, attempts: 1)
         }
         return relay(response, api: api, profile: nil, model: model, secret: nil, runtime: runtime, requestID: requestID, attempts: 1)

@@ -57,7 +57,9 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     static func modelRoute(_ request: HTTPRequestHead) -> WireAPI? {
         guard request.method == .POST else { return nil }
         let path = request.uri
-        let route = path.utf8.firstIndex(of: UInt8(ascii: "?")).map { path[..<$0] } ?? Substring(path)
+        var route = path.utf8.firstIndex(of: UInt8(ascii: "?")).map { path[..<$0] } ?? Substring(path)
+        // As the router matches: a trailing slash does not count.
+        while route.count > 1, route.hasSuffix("/") { route = route.dropLast() }
         switch route {
         case "/v1/chat/completions": return .openAIChat
         case "/v1/messages": return .anthropicMessages
