@@ -44,8 +44,8 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var serving = true
     /// The HTTP version the answer in progress is written in (the request's).
     private var answerVersion = HTTPVersion.http1_1
-    /// Set when a request was refused before its body was read.
-    private var lastRefusal: HTTPResponseStatus?
+    /// A request was refused before its body was read: its sender may still be sending it.
+    private var refusedBeforeBody = false
     /// How long a refused request's sender may go on sending before the connection is closed.
     private static let refusalLinger = TimeAmount.seconds(5)
 
@@ -145,7 +145,7 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func refuseTooLarge(api: WireAPI, context: ChannelHandlerContext) {
         phase = .discarding
         closeAfterAnswer = true
-        lastRefusal = .payloadTooLarge
+        refusedBeforeBody = true
         let error = WireError(
             status: .payloadTooLarge, kind: .tooLarge,
             message: "the request body is larger than the gateway's limit of \(Self.describe(bytes: engine.maxBodyBytes)) (gateway.maxBodyBytes in gatehouse.json)")
@@ -202,7 +202,7 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if closeAfterAnswer {
             phase = .discarding
             stopServing()
-            if case .payloadTooLarge = lastRefusal {
+            if refusedBeforeBody {
                 // The sender of a refused body may still be sending it: closing now would reset the
                 // connection and lose the 413. Close the sending side, read and drop the rest.
                 ended.whenComplete { _ in
@@ -269,7 +269,7 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 stopServing()
             }
         } else if let event = event as? ChannelEvent, event == .inputClosed {
-            if case .discarding = phase, lastRefusal != nil {
+            if case .discarding = phase, refusedBeforeBody {
                 // The refused sender is done: the connection can go.
                 context.close(promise: nil)
             }
