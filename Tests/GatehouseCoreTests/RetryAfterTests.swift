@@ -254,4 +254,14 @@ import Testing
     func httpDatesParseAsIMFFixdate(_ c: DateCase) {
         #expect(HTTPDate.parse(c.text) == c.millis)
     }
+
+    @Test func httpDatesFormatAsIMFFixdate() {
+        #expect(HTTPDate.format(millis: 784_111_777_000) == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(HTTPDate.format(millis: 0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(HTTPDate.format(millis: 1_709_251_199_999) == "Thu, 29 Feb 2024 23:59:59 GMT", "milliseconds are dropped")
+        #expect(HTTPDate.format(millis: -1000) == "Wed, 31 Dec 1969 23:59:59 GMT")
+        for millis in stride(from: Int64(0), to: 4_000_000_000_000, by: 86_399_000 * 37) {
+            #expect(HTTPDate.parse(HTTPDate.format(millis: millis)) == millis / 1000 * 1000, "round trip of \(millis)")
+        }
+    }
 }

@@ -266,7 +266,7 @@ struct ConnectionHandlingTests {
         }
     }
 
-    @Test("A trailing slash or a query string names the same model route")
+    @Test("A trailing slash or a query string names the same model route; answers carry Server and Date")
     func routeSpellings() async throws {
         try await withWorld { world in
             try await world.addKey("openai", "k1", key: "key-1")
@@ -278,6 +278,9 @@ struct ConnectionHandlingTests {
                             "POST", path, headers: [("authorization", "Bearer \(gateway.token)")], body: Body.chat("openai/gpt-4o", stream: false)))
                     let answer = try await connection.readAnswer()
                     #expect(answer.status == 200 && answer.json?["object"] == "chat.completion", "\(path): \(answer.summary)")
+                    // As the router's answers: the server's name and the date.
+                    #expect(answer.header("server") == "gatehouse", "\(answer.summary)")
+                    #expect(answer.header("date").flatMap(HTTPDate.parse) != nil, "\(answer.summary)")
                 }
                 #expect(try await world.calls("key-1") == 2)
             }

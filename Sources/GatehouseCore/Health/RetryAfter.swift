@@ -103,6 +103,21 @@ public enum HTTPDate {
     }
 
     private static func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+
+    private static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    private static let dayNames = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+
+    /// Milliseconds since the epoch as an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form a
+    /// `Date` header takes.
+    public static func format(millis: Int64) -> String {
+        let (days, msOfDay) = ISO8601.floorDivide(millis, 86_400_000)
+        let (year, month, day) = ISO8601.civil(fromDays: days)
+        // 1970-01-01 was a Thursday.
+        let weekday = Int((days % 7 + 11) % 7)
+        let (hour, minute, second) = (msOfDay / 3_600_000, msOfDay / 60_000 % 60, msOfDay / 1000 % 60)
+        return "\(dayNames[weekday]), \(ISO8601.pad(day, 2)) \(monthNames[Int(month) - 1]) \(ISO8601.pad(year, 4)) "
+            + "\(ISO8601.pad(hour, 2)):\(ISO8601.pad(minute, 2)):\(ISO8601.pad(second, 2)) GMT"
+    }
 }
 
 extension String {

@@ -180,11 +180,14 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         answerEnded(context: context)
     }
 
-    /// An answer's head, in the request's HTTP version; it says `Connection: close` when the
+    /// An answer's head, in the request's HTTP version, with `Server` and `Date`; it says `Connection: close` when the
     /// connection ends after it. An HTTP/1.0 client gets a body without a length (a stream) delimited
     /// by the connection's end, as that version has no chunked encoding.
     fileprivate func head(_ status: HTTPResponseStatus, _ headers: HTTPHeaders) -> HTTPResponseHead {
         var head = HTTPResponseHead(version: answerVersion, status: status, headers: headers)
+        // As the router's answers have them.
+        head.headers.add(name: "server", value: "gatehouse")
+        head.headers.add(name: "date", value: AnswerDate.now())
         if Self.isBeforeHTTP11(answerVersion) && !closeAfterAnswer {
             if headers.contains(name: "content-length") {
                 head.headers.add(name: "connection", value: "keep-alive")
