@@ -1,3 +1,4 @@
+import Foundation
 import GatehouseCore
 import GatehouseStore
 import GatehouseTestSupport
@@ -74,8 +75,7 @@ struct ModelCatalogTests {
             #expect(catalog.registry.takePending().isEmpty)
 
             // Touched (same bytes, new mtime): nothing to do.
-            var times = [timespec(tv_sec: 1_700_000_000, tv_nsec: 0), timespec(tv_sec: 1_700_000_000, tv_nsec: 0)]
-            #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+            try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_700_000_000)], ofItemAtPath: path)
             _ = catalog.filesChanged([path])
             #expect(catalog.registry.takePending().isEmpty)
 
