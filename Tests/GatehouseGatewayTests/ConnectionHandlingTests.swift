@@ -227,8 +227,7 @@ struct ConnectionHandlingTests {
             try await GatewayProcess.with(home: world.home) { gateway in
                 let connection = try RawConnection(to: gateway)
                 try connection.send(RawRequest.chat(gateway) + RawRequest.chat(gateway))
-                let upstream = await eventually(timeout: .seconds(10)) { (try? await world.calls("key-1")) == 1 }
-                try #require(upstream, "the first request never reached the mock")
+                try await waitForUpstream(world, key: "key-1")
                 connection.finishSending()
                 // The first request's log line says it was cancelled; nothing else is logged or sent.
                 let cancelled = await eventually(timeout: .seconds(10)) { gateway.process.stderrSoFar.contains("status=499") }
@@ -299,8 +298,7 @@ struct ConnectionHandlingTests {
                 let connection = try RawConnection(to: gateway)
                 try connection.send(RawRequest.chat(gateway))
                 // The mock counts a request before its delay: the gateway is now waiting on the upstream.
-                let upstream = await eventually(timeout: .seconds(10)) { (try? await world.calls("key-1")) == 1 }
-                try #require(upstream, "the request never reached the mock")
+                try await waitForUpstream(world, key: "key-1")
 
                 gateway.process.signal(SIGTERM)
                 let stopped = await stoppedListening(gateway)
@@ -310,10 +308,7 @@ struct ConnectionHandlingTests {
                 let answer = try await connection.readAnswer()
                 #expect(answer.status == 200, "\(answer.summary)")
                 #expect(answer.json?["choices"]?.arrayValue?.first?["message"]?["content"] == "Hello from the mock.", "\(answer.summary)")
-                let after = try await connection.readToEnd()
-                #expect(after.isEmpty, "\(String(decoding: after, as: UTF8.self))")
-                let exit = try #require(await exited(gateway), "the gateway did not exit within 20 s of SIGTERM")
-                #expect(exit.status == 0 && !exit.signaled, "exit \(exit.status) (signaled: \(exit.signaled)): \(exit.stderr)")
+                try await expectEndThenCleanExit(connection, gateway)
             }
         }
     }
@@ -344,10 +339,7 @@ struct ConnectionHandlingTests {
                 }.joined()
                 #expect(text == "Hello from the mock.", "\(answer.text)")
                 #expect(!answer.text.contains("\"error\""), "\(answer.text)")
-                let after = try await connection.readToEnd()
-                #expect(after.isEmpty, "\(String(decoding: after, as: UTF8.self))")
-                let exit = try #require(await exited(gateway), "the gateway did not exit within 20 s of SIGTERM")
-                #expect(exit.status == 0 && !exit.signaled, "exit \(exit.status) (signaled: \(exit.signaled)): \(exit.stderr)")
+                try await expectEndThenCleanExit(connection, gateway)
             }
         }
     }
@@ -360,14 +352,12 @@ struct ConnectionHandlingTests {
             try await withStartedGateway(world) { gateway in
                 let connection = try RawConnection(to: gateway)
                 try connection.send(RawRequest.chat(gateway))
-                let upstream = await eventually(timeout: .seconds(10)) { (try? await world.calls("key-1")) == 1 }
-                try #require(upstream, "the request never reached the mock")
+                try await waitForUpstream(world, key: "key-1")
 
                 gateway.process.signal(SIGTERM)
                 let answer = try await connection.readAnswer()
                 #expect(answer.status == 429, "\(answer.summary)")
-                let exit = try #require(await exited(gateway), "the gateway did not exit within 20 s of SIGTERM")
-                #expect(exit.status == 0 && !exit.signaled, "exit \(exit.status) (signaled: \(exit.signaled)): \(exit.stderr)")
+                try await expectEndThenCleanExit(connection, gateway)
                 // Recorded during the drain, so written by the last flush, after the server stopped.
                 #expect(world.stats("openai:k1")?["cooldownUntil"]?.intValue != nil, "\(String(describing: world.authState))")
             }
@@ -382,18 +372,14 @@ struct ConnectionHandlingTests {
             try await withStartedGateway(world) { gateway in
                 let connection = try RawConnection(to: gateway)
                 try connection.send(RawRequest.chat(gateway) + RawRequest.chat(gateway))
-                let upstream = await eventually(timeout: .seconds(10)) { (try? await world.calls("key-1")) == 1 }
-                try #require(upstream, "the first request never reached the mock")
+                try await waitForUpstream(world, key: "key-1")
 
                 gateway.process.signal(SIGTERM)
                 let answer = try await connection.readAnswer()
                 #expect(answer.status == 200, "\(answer.summary)")
                 #expect(answer.json?["object"] == "chat.completion", "\(answer.summary)")
                 // The connection closes after the answer in progress: the queued request is not answered...
-                let after = try await connection.readToEnd()
-                #expect(after.isEmpty, "\(String(decoding: after, as: UTF8.self))")
-                let exit = try #require(await exited(gateway), "the gateway did not exit within 20 s of SIGTERM")
-                #expect(exit.status == 0 && !exit.signaled, "exit \(exit.status) (signaled: \(exit.signaled)): \(exit.stderr)")
+                try await expectEndThenCleanExit(connection, gateway)
                 // ...and so must not be sent upstream either (a request nobody reads is still paid for).
                 let sent = await eventually(timeout: .seconds(1)) { ((try? await world.calls("key-1")) ?? 0) > 1 }
                 #expect(!sent, "the request queued behind the drained one went upstream after its connection closed")
@@ -413,8 +399,7 @@ struct ConnectionHandlingTests {
             }
             let connection = try RawConnection(to: gateway)
             try connection.send(RawRequest.chat(gateway))
-            let upstream = await eventually(timeout: .seconds(10)) { (try? await world.calls("key-1")) == 1 }
-            try #require(upstream, "the request never reached the mock")
+            try await waitForUpstream(world, key: "key-1")
 
             gateway.process.signal(SIGTERM)
             // `exited` waits 20 s at most: without the bound the gateway would wait the full minute.
@@ -438,6 +423,22 @@ struct ConnectionHandlingTests {
             if gateway.process.process.isRunning { gateway.process.signal(SIGKILL) }
         }
         return try await body(gateway)
+    }
+
+    /// Waits until the mock has counted one request with `key`: the gateway is waiting on the upstream.
+    func waitForUpstream(_ world: GatewayWorld, key: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let reached = await eventually(timeout: .seconds(10)) { (try? await world.calls(key)) == 1 }
+        try #require(reached, "the request never reached the mock", sourceLocation: sourceLocation)
+    }
+
+    /// The connection ends with nothing more on it, then the gateway exits with status 0 (not by a signal).
+    func expectEndThenCleanExit(
+        _ connection: RawConnection, _ gateway: GatewayProcess, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let after = try await connection.readToEnd()
+        #expect(after.isEmpty, "\(String(decoding: after, as: UTF8.self))", sourceLocation: sourceLocation)
+        let exit = try #require(await exited(gateway), "the gateway did not exit within 20 s of SIGTERM", sourceLocation: sourceLocation)
+        #expect(exit.status == 0 && !exit.signaled, "exit \(exit.status) (signaled: \(exit.signaled)): \(exit.stderr)", sourceLocation: sourceLocation)
     }
 
     /// Whether the gateway stopped accepting connections (its listener closed) within 10 s.
