@@ -435,7 +435,7 @@ struct ProxyEngine: Sendable {
                         markCut()
                         if isEventStream {
                             try await writer.write(WireError.streamCutEvent(for: api, message: "the upstream connection ended in the middle of the answer"))
-                            writer.finish()
+                            await writer.finish()
                             return "the upstream cut the answer: \(error)"
                         }
                         throw error
@@ -457,7 +457,7 @@ struct ProxyEngine: Sendable {
                     problem = "the upstream stream ended without its final event"
                     try await writer.write(WireError.streamCutEvent(for: api, message: problem!))
                 }
-                writer.finish()
+                await writer.finish()
                 return problem
             })
     }

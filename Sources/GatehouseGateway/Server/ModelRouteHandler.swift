@@ -41,7 +41,7 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var closeAfterAnswer = false
     private var quiesceAfterAnswer = false
     /// False once the client hung up or the gateway is stopping: nothing that waits is served.
-    private var serving = true
+    private var servesWaiting = true
     /// The HTTP version the answer in progress is written in (the request's).
     private var answerVersion = HTTPVersion.http1_1
     /// A request was refused before its body was read: its sender may still be sending it.
@@ -71,13 +71,8 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
-        if case .serving = phase {
-            wait(part, context: context)
-        } else if !waiting.isEmpty {
-            wait(part, context: context)
-        } else {
-            take(part, context: context)
-        }
+        // Behind parts that wait, a part waits too (`take` makes it wait while an answer is in progress).
+        if waiting.isEmpty { take(part, context: context) } else { wait(part, context: context) }
     }
 
     private func wait(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
@@ -137,7 +132,7 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Drops what waits: nothing more is served on this connection.
     private func stopServing() {
-        serving = false
+        servesWaiting = false
         waiting.removeAll()
         waitingBytes = 0
     }
@@ -240,7 +235,7 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func serveWaiting(context: ChannelHandlerContext) {
-        guard serving else { return }
+        guard servesWaiting else { return }
         var took = false
         defer {
             // What was passed on reaches the router now, not at the client's next read.
@@ -335,45 +330,38 @@ struct ClientAnswerWriter: Sendable {
     func send(_ answer: ProxyAnswer) async {
         switch answer.body {
         case .complete:
-            onLoop { handler, context in handler.write(answer, context: context) }
+            _ = try? await onLoop { handler, context in handler.write(answer, context: context) }
         case .stream(let produce):
-            onLoop { handler, context in
+            _ = try? await onLoop { handler, context in
                 context.writeAndFlush(handler.wrapOutboundOut(.head(handler.head(answer.status, answer.headers))), promise: nil)
             }
             // A throw, or a return without the end (the client hung up): the connection goes.
             _ = try? await produce(self)
-            onLoop { [answerID] handler, context in handler.answerBrokeOff(answerID, context: context) }
+            _ = try? await onLoop { [answerID] handler, context in handler.answerBrokeOff(answerID, context: context) }
         }
     }
 
     /// One piece of a streamed body, flushed at once.
     func write(_ piece: ByteBuffer) async throws {
-        let written: EventLoopFuture<Void>?
-        if eventLoop.inEventLoop {
-            written = try Self.write(piece, handler: handler.value, context: context.value)
-        } else {
-            written = try await eventLoop.submit { [handler, context] in try Self.write(piece, handler: handler.value, context: context.value) }.get()
+        let written = try await onLoop { handler, context -> EventLoopFuture<Void>? in
+            guard context.channel.isActive else { throw ChannelError.ioOnClosedChannel }
+            let promise = context.channel.isWritable ? nil : context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(piece))), promise: promise)
+            return promise?.futureResult
         }
         try await written?.get()
     }
 
-    private static func write(_ piece: ByteBuffer, handler: ModelRouteHandler, context: ChannelHandlerContext) throws -> EventLoopFuture<Void>? {
-        guard context.channel.isActive else { throw ChannelError.ioOnClosedChannel }
-        let promise = context.channel.isWritable ? nil : context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(piece))), promise: promise)
-        return promise?.futureResult
-    }
-
     /// Ends a streamed body.
-    func finish() {
-        onLoop { handler, context in handler.answerEnded(context: context) }
+    func finish() async {
+        _ = try? await onLoop { handler, context in handler.answerEnded(context: context) }
     }
 
-    private func onLoop(_ body: @escaping @Sendable (ModelRouteHandler, ChannelHandlerContext) -> Void) {
-        if eventLoop.inEventLoop {
-            body(handler.value, context.value)
-        } else {
-            eventLoop.execute { [handler, context] in body(handler.value, context.value) }
-        }
+    /// Runs `body` on the connection's loop: at once on its thread (the usual case), else through it.
+    private func onLoop<Result: Sendable>(
+        _ body: @escaping @Sendable (ModelRouteHandler, ChannelHandlerContext) throws -> Result
+    ) async throws -> Result {
+        if eventLoop.inEventLoop { return try body(handler.value, context.value) }
+        return try await eventLoop.submit { [handler, context] in try body(handler.value, context.value) }.get()
     }
 }
