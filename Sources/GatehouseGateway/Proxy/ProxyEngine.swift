@@ -17,6 +17,18 @@ struct ProxyEngine: Sendable {
     let logger: Logger
     /// Requests larger than this are refused with 413.
     let maxBodyBytes: Int
+    /// Where each request's line goes.
+    let requestLines: RequestLogger
+
+    init(state: GatewayState, upstream: UpstreamHTTPClient, tokens: OAuthTokenManager, access: AccessControl, logger: Logger, maxBodyBytes: Int) {
+        self.state = state
+        self.upstream = upstream
+        self.tokens = tokens
+        self.access = access
+        self.logger = logger
+        self.maxBodyBytes = maxBodyBytes
+        self.requestLines = RequestLogger(logger)
+    }
 
     /// Whether a header from the client goes upstream (everything else, the client's own
     /// credentials above all, stays here). `name` is lowercase.
@@ -73,16 +85,16 @@ struct ProxyEngine: Sendable {
             answer = WireError(status: .internalServerError, kind: .upstream, message: "internal error: \(error)").answer(for: api, requestID: requestID)
         }
         guard case .stream(let produce) = answer.body else {
-            log.emit(logger, duration: ContinuousClock.now - start)
+            requestLines.emit(log, duration: ContinuousClock.now - start)
             return answer
         }
         // A streamed answer's line is written when it ends: its duration is the whole answer's, and
         // a stream that was cut says so.
-        let logger = self.logger
+        let requestLines = self.requestLines
         let streamLog = log
         answer.body = .stream { writer in
             var log = streamLog
-            defer { log.emit(logger, duration: ContinuousClock.now - start) }
+            defer { requestLines.emit(log, duration: ContinuousClock.now - start) }
             do {
                 log.error = try await produce(writer)
                 return log.error
@@ -99,7 +111,7 @@ struct ProxyEngine: Sendable {
         var log = RequestLog(requestID: Self.nextRequestID(), api: api)
         log.status = Int(error.status.code)
         log.error = error.message
-        log.emit(logger, duration: .zero)
+        requestLines.emit(log, duration: .zero)
         return error.answer(for: api, requestID: log.requestID)
     }
 
@@ -382,7 +394,10 @@ struct ProxyEngine: Sendable {
         case .none, .keep, .skipUserPin, .replaceAuto: return
         default:
             do {
-                try await runtime.sessionStore.apply(effective, session: session, now: WallClock.nowMillis())
+                // The store's lock and write: never on the connection's event loop.
+                try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                    try await runtime.sessionStore.apply(effective, session: session, now: WallClock.nowMillis())
+                }
             } catch {
                 logger.warning("could not update the session's pin", metadata: ["session": "\(session)", "error": "\(error)"])
             }
@@ -543,26 +558,69 @@ struct RequestLog {
     var attempts = 0
     var status = 200
     var error: String?
+}
 
-    func emit(_ logger: Logger, duration: Duration) {
+/// Writes request lines. With the gateway's own handler and nothing for it to add, a line is built
+/// straight into its text (the fields in the handler's key order), with no metadata dictionary to
+/// fill, hash and sort; any other handler gets the same fields through the logger.
+struct RequestLogger: Sendable {
+    let logger: Logger
+    /// The label of a `StandardErrorLogHandler` that adds no metadata; nil for any other handler.
+    private let directLabel: String?
+
+    init(_ logger: Logger) {
+        self.logger = logger
+        if let handler = logger.handler as? StandardErrorLogHandler, handler.addsNoMetadata {
+            directLabel = handler.label
+        } else {
+            directLabel = nil
+        }
+    }
+
+    func emit(_ log: RequestLog, duration: Duration) {
         guard logger.logLevel <= .info else { return }
-        // Room for every key at once: no regrowth while the line's fields go in.
+        if let line = directLine(log, duration: duration) {
+            line.write()
+            return
+        }
         var metadata = Logger.Metadata(minimumCapacity: 10)
-        metadata["request.id"] = .string(requestID)
-        metadata["wire"] = .string(api.rawValue)
-        metadata["status"] = .string(Swift.String(status))
-        metadata["attempts"] = .string(Swift.String(attempts))
-        metadata["duration.ms"] = .string(String(format: duration))
-        if let agent { metadata["agent"] = .string(agent) }
-        if let provider { metadata["provider"] = .string(provider) }
-        if let model { metadata["model"] = .string(model) }
-        if let profile { metadata["auth.profile"] = .string(profile) }
-        if let error { metadata["error"] = .string(error) }
+        metadata["request.id"] = .string(log.requestID)
+        metadata["wire"] = .string(log.api.rawValue)
+        metadata["status"] = .string(String(log.status))
+        metadata["attempts"] = .string(String(log.attempts))
+        metadata["duration.ms"] = .string(Self.milliseconds(duration))
+        if let agent = log.agent { metadata["agent"] = .string(agent) }
+        if let provider = log.provider { metadata["provider"] = .string(provider) }
+        if let model = log.model { metadata["model"] = .string(model) }
+        if let profile = log.profile { metadata["auth.profile"] = .string(profile) }
+        if let error = log.error { metadata["error"] = .string(error) }
         logger.info("request", metadata: metadata)
     }
 
-    private func String(format duration: Duration) -> Swift.String {
+    /// The line as the gateway's own handler writes it (the keys in its sorted order); nil when the
+    /// logger's handler is another one.
+    func directLine(_ log: RequestLog, duration: Duration) -> LogLine? {
+        guard let directLabel else { return nil }
+        var line = LogLine(level: .info, label: directLabel, fields: 10)
+        if let agent = log.agent { line.field("agent", agent) }
+        line.field("attempts", String(log.attempts))
+        if let profile = log.profile { line.field("auth.profile", profile) }
+        line.field("duration.ms", Self.milliseconds(duration))
+        if let error = log.error { line.field("error", error) }
+        if let model = log.model { line.field("model", model) }
+        if let provider = log.provider { line.field("provider", provider) }
+        line.field("request.id", log.requestID)
+        line.field("status", String(log.status))
+        line.field("wire", log.api.rawValue)
+        line.end(source: Self.source, message: "request")
+        return line
+    }
+
+    /// The module swift-log names as the line's source.
+    private static let source = "GatehouseGateway"
+
+    private static func milliseconds(_ duration: Duration) -> String {
         let micros = duration.microseconds
-        return "\(micros / 1000).\(Swift.String(micros % 1000 + 1000).dropFirst())"
+        return "\(micros / 1000).\(String(micros % 1000 + 1000).dropFirst())"
     }
 }

@@ -32,6 +32,8 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let engine: ProxyEngine
+    /// The connection's loop as the executor of the tasks that serve its requests.
+    private var executor: EventLoopTaskExecutor?
     private var phase = Phase.idle
     /// Requests passed on to the router whose answer has not ended yet.
     private var routerRequestsOpen = 0
@@ -159,7 +161,9 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
             handler: NIOLoopBound(self, eventLoop: context.eventLoop), context: NIOLoopBound(context, eventLoop: context.eventLoop),
             answerID: ObjectIdentifier(cancellation))
         let engine = self.engine
-        Task {
+        let executor = self.executor ?? EventLoopTaskExecutor(context.eventLoop)
+        self.executor = executor
+        Task(executorPreference: executor) {
             let answer = await engine.handle(request, cancellation: cancellation)
             await writer.send(answer)
         }

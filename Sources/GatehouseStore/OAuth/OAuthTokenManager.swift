@@ -160,7 +160,11 @@ public final class OAuthTokenManager: Sendable {
         if let joined { return joined }
         let result: Result<OAuthCredential, any Error>
         do {
-            result = .success(try await performRefresh(key, entered: observed, rejected: rejected))
+            // The refresh takes file locks and writes with fsync: never on a caller's event loop.
+            result = .success(
+                try await withTaskExecutorPreference(globalConcurrentExecutor) {
+                    try await performRefresh(key, entered: observed, rejected: rejected)
+                })
         } catch {
             result = .failure(error)
         }

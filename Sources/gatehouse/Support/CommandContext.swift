@@ -1,5 +1,6 @@
 import ArgumentParser
 import GatehouseCore
+import GatehouseGateway
 import GatehouseStore
 import Glibc
 import Logging

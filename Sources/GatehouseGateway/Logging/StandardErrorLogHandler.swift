@@ -1,0 +1,135 @@
+import Glibc
+import Logging
+import Synchronization
+
+/// Log lines on standard error in `StreamLogHandler`'s format
+/// (`2026-01-02T03:04:05+0000 info gatehouse: key=value ... [Module] message`, keys in order), built
+/// for the gateway's one line per request: the timestamp is formatted once a second, metadata is
+/// rendered without intermediate strings, and a line goes out in one `write(2)` (no stdio lock or
+/// flush). `LogLine` builds every line, the request line included (see `RequestLog`).
+public struct StandardErrorLogHandler: LogHandler {
+    public let label: String
+    public var logLevel: Logger.Level = .info
+    public var metadataProvider: Logger.MetadataProvider?
+    public var metadata: Logger.Metadata = [:]
+
+    public init(label: String, metadataProvider: Logger.MetadataProvider? = LoggingSystem.metadataProvider) {
+        self.label = label
+        self.metadataProvider = metadataProvider
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    /// Whether this handler adds nothing to an event's own metadata (no handler metadata, no
+    /// provider): a line can then be written straight through `LogLine`.
+    var addsNoMetadata: Bool { metadata.isEmpty && metadataProvider == nil }
+
+    public func log(event: LogEvent) {
+        line(for: event).write()
+    }
+
+    /// The line an event is written as.
+    func line(for event: LogEvent) -> LogLine {
+        // The request line brings all its metadata: no merge (a copy of every entry) when there is
+        // nothing to merge it with.
+        var all = event.metadata ?? [:]
+        let provided = metadataProvider?.get() ?? [:]
+        if !metadata.isEmpty || !provided.isEmpty {
+            // Precedence as in StreamLogHandler: the handler's, then the provider's, then the event's.
+            let base = provided.isEmpty ? metadata : metadata.merging(provided) { _, new in new }
+            all = base.merging(all) { _, new in new }
+        }
+        if let error = event.error {
+            all["error.message"] = "\(error)"
+            all["error.type"] = "\(String(reflecting: type(of: error)))"
+        }
+        var line = LogLine(level: event.level, label: label, fields: all.count)
+        for (key, value) in all.sorted(by: { $0.key < $1.key }) {
+            switch value {
+            case .string(let text): line.field(key, text)
+            case .stringConvertible(let convertible): line.field(key, convertible.description)
+            default: line.field(key, value.description)
+            }
+        }
+        line.end(source: event.source, message: event.message.description)
+        return line
+    }
+}
+
+/// One line of `StandardErrorLogHandler`'s format, built in place and written in one `write(2)`.
+/// Fields go in in the order they are given (the handler sorts its keys; a caller that writes a line
+/// itself gives them sorted).
+struct LogLine {
+    private(set) var text: String
+
+    init(level: Logger.Level, label: String, fields: Int) {
+        text = Self.clock.timestamp()
+        text.reserveCapacity(text.utf8.count + 64 + fields * 32)
+        text += " "
+        text += level.rawValue
+        if !label.isEmpty {
+            text += " "
+            text += label
+        }
+        text += ":"
+    }
+
+    mutating func field(_ key: String, _ value: String) {
+        text += " "
+        text += key
+        text += "="
+        text += value
+    }
+
+    /// Ends the line with its source module and message.
+    mutating func end(source: String, message: String) {
+        text += " ["
+        text += source
+        text += "] "
+        text += message
+        text += "\n"
+    }
+
+    /// Writes the ended line to standard error.
+    func write() {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)
+                if written > 0 {
+                    offset += written
+                } else if written < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return
+                }
+            }
+        }
+    }
+
+    /// The formatted local time of the current second.
+    private final class Clock: Sendable {
+        private let cached = Mutex<(second: Int, text: String)>((-1, ""))
+
+        func timestamp() -> String {
+            let now = time(nil)
+            return cached.withLock { cached in
+                if cached.second == now { return cached.text }
+                var seconds = now
+                var local = tm()
+                var buffer = [CChar](repeating: 0, count: 64)
+                guard localtime_r(&seconds, &local) != nil else { return "<unknown>" }
+                let count = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &local)
+                let text = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                cached = (now, text)
+                return text
+            }
+        }
+    }
+
+    private static let clock = Clock()
+}

@@ -1,0 +1,72 @@
+import GatehouseCore
+import Logging
+import Synchronization
+import Testing
+
+@testable import GatehouseGateway
+
+/// The request line the gateway writes itself must be the line its log handler would write for the
+/// same fields: scripts read both alike.
+@Suite("Request log line")
+struct RequestLogTests {
+    /// Hands events to `StandardErrorLogHandler`'s line builder and keeps the lines.
+    private struct CapturingHandler: LogHandler {
+        let box: Box
+        var logLevel: Logger.Level = .info
+        var metadata: Logger.Metadata = [:]
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+        func log(event: LogEvent) {
+            let text = StandardErrorLogHandler(label: "gatehouse", metadataProvider: nil).line(for: event).text
+            box.lines.withLock { $0.append(text) }
+        }
+    }
+
+    private final class Box: Sendable {
+        let lines = Mutex<[String]>([])
+    }
+
+    /// The line without its timestamp (the two lines may be built in different seconds).
+    private func withoutTime(_ line: String) -> Substring {
+        line.drop { $0 != " " }
+    }
+
+    @Test(
+        "The line built directly equals the handler's line, with and without the optional fields",
+        arguments: [
+            RequestLog(
+                requestID: "gh-1f-7", api: .openAIChat, agent: "main", provider: "openai", model: "gpt-4o", profile: "openai:work",
+                attempts: 2, status: 200, error: nil),
+            RequestLog(requestID: "gh-1f-8", api: .anthropicMessages, status: 401, error: "wrong gateway token"),
+            RequestLog(
+                requestID: "gh-1f-9", api: .anthropicMessages, agent: "helper", provider: "anthropic", model: "claude-sonnet-4-5",
+                profile: "anthropic:default", attempts: 1, status: 200, error: "the upstream cut the answer: reset"),
+        ])
+    func directLineMatchesHandler(_ log: RequestLog) throws {
+        let box = Box()
+        let captured = RequestLogger(Logger(label: "gatehouse") { _ in CapturingHandler(box: box) })
+        let direct = RequestLogger(Logger(label: "gatehouse") { label in StandardErrorLogHandler(label: label, metadataProvider: nil) })
+        let duration = Duration.microseconds(12_345)
+
+        // A handler of another kind gets the line through the logger; ours is built directly.
+        #expect(captured.directLine(log, duration: duration) == nil)
+        captured.emit(log, duration: duration)
+        let viaLogger = try #require(box.lines.withLock { $0.first })
+        let built = try #require(direct.directLine(log, duration: duration)).text
+
+        #expect(withoutTime(built) == withoutTime(viaLogger))
+        #expect(built.hasSuffix(" [GatehouseGateway] request\n"))
+        #expect(built.contains(" duration.ms=12.345 "))
+        #expect(built.contains(" status=\(log.status) "))
+    }
+
+    @Test("A handler with metadata of its own gets the line through the logger, so that metadata is kept")
+    func handlerMetadataKeepsLoggerPath() {
+        var logger = Logger(label: "gatehouse") { label in StandardErrorLogHandler(label: label, metadataProvider: nil) }
+        logger[metadataKey: "instance"] = "a"
+        let log = RequestLog(requestID: "gh-1", api: .openAIChat)
+        #expect(RequestLogger(logger).directLine(log, duration: .zero) == nil)
+    }
+}
