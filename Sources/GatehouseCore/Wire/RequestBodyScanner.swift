@@ -33,17 +33,6 @@ extension RequestBodyScan {
         var scanner = Scanner(bytes: bytes)
         return try scanner.scanTopLevel()
     }
-
-    /// The body with the model's value replaced by `model` (a JSON string, escaped as needed).
-    public static func replacingModel(in bytes: UnsafeRawBufferPointer, range: Range<Int>, with model: String) -> [UInt8] {
-        let encoded = JSONValue.string(model).serialized(pretty: false)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count - range.count + encoded.count)
-        out.append(contentsOf: bytes[0..<range.lowerBound])
-        out.append(contentsOf: encoded)
-        out.append(contentsOf: bytes[range.upperBound..<bytes.count])
-        return out
-    }
 }
 
 private struct Scanner {
@@ -81,8 +70,7 @@ private struct Scanner {
                 try skipValue(depth: 1)
                 if isModel {
                     if bytes[valueStart] == UInt8(ascii: "\"") {
-                        let raw = UnsafeRawBufferPointer(rebasing: bytes[valueStart..<i])
-                        guard let value = (try? JSONValue.parse(raw))?.stringValue else { throw .malformed(error("invalid string")) }
+                        guard let value = string(valueStart..<i) else { throw .malformed(error("invalid string")) }
                         model = (value, valueStart..<i)
                     } else {
                         modelWasNotString = true
@@ -194,12 +182,49 @@ private struct Scanner {
                 }
                 break
             }
-            // A literal or a number: let the real parser judge it.
-            guard i > start, (try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<i]))) != nil else {
+            guard i > start, isLiteralOrNumber(start..<i) else {
                 i = start
                 throw .malformed(error("invalid value"))
             }
         }
+    }
+
+    /// The value of the JSON string at `range` (quotes included); nil when it is not a valid one.
+    private func string(_ range: Range<Int>) -> String? {
+        let inner = UnsafeRawBufferPointer(rebasing: bytes[(range.lowerBound + 1)..<(range.upperBound - 1)])
+        // Without escapes the bytes are the value (`skipString` has refused control characters).
+        if !inner.contains(UInt8(ascii: "\\")) { return String(validating: inner, as: UTF8.self) }
+        return (try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[range])))?.stringValue
+    }
+
+    /// Whether the bytes at `range` are `true`, `false`, `null` or a JSON number.
+    private func isLiteralOrNumber(_ range: Range<Int>) -> Bool {
+        let token = UnsafeRawBufferPointer(rebasing: bytes[range])
+        if token.elementsEqual("true".utf8) || token.elementsEqual("false".utf8) || token.elementsEqual("null".utf8) { return true }
+        // -? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?
+        var j = token.startIndex
+        func digits() -> Int {
+            let from = j
+            while j < token.endIndex, token[j] >= UInt8(ascii: "0"), token[j] <= UInt8(ascii: "9") { j += 1 }
+            return j - from
+        }
+        if j < token.endIndex, token[j] == UInt8(ascii: "-") { j += 1 }
+        guard j < token.endIndex else { return false }
+        if token[j] == UInt8(ascii: "0") {
+            j += 1
+        } else if digits() == 0 {
+            return false
+        }
+        if j < token.endIndex, token[j] == UInt8(ascii: ".") {
+            j += 1
+            guard digits() > 0 else { return false }
+        }
+        if j < token.endIndex, token[j] == UInt8(ascii: "e") || token[j] == UInt8(ascii: "E") {
+            j += 1
+            if j < token.endIndex, token[j] == UInt8(ascii: "+") || token[j] == UInt8(ascii: "-") { j += 1 }
+            guard digits() > 0 else { return false }
+        }
+        return j == token.endIndex
     }
 
     private func error(_ message: String) -> JSONSyntaxError {

@@ -1,12 +1,14 @@
 import Glibc
 import Logging
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Log lines on standard error in `StreamLogHandler`'s format
 /// (`2026-01-02T03:04:05+0000 info gatehouse: key=value ... [Module] message`, keys in order), built
 /// for the gateway's one line per request: the timestamp is formatted once a second, metadata is
-/// rendered without intermediate strings, and a line goes out in one `write(2)` (no stdio lock or
-/// flush). `LogLine` builds every line, the request line included (see `RequestLog`).
+/// rendered without intermediate strings, and lines go out through `StandardErrorOutput` (no stdio
+/// lock or flush). `LogLine` builds every line, the request line included (see `RequestLogger`).
 public struct StandardErrorLogHandler: LogHandler {
     public let label: String
     public var logLevel: Logger.Level = .info
@@ -59,56 +61,46 @@ public struct StandardErrorLogHandler: LogHandler {
     }
 }
 
-/// One line of `StandardErrorLogHandler`'s format, built in place and written in one `write(2)`.
-/// Fields go in in the order they are given (the handler sorts its keys; a caller that writes a line
-/// itself gives them sorted).
+/// One line of `StandardErrorLogHandler`'s format, built in place. Fields go in in the order they
+/// are given (the handler sorts its keys; a caller that writes a line itself gives them sorted).
 struct LogLine {
-    private(set) var text: String
+    private(set) var bytes: [UInt8]
 
     init(level: Logger.Level, label: String, fields: Int) {
-        text = Self.clock.timestamp()
-        text.reserveCapacity(text.utf8.count + 64 + fields * 32)
-        text += " "
-        text += level.rawValue
+        bytes = []
+        bytes.reserveCapacity(96 + fields * 32)
+        bytes.append(contentsOf: Self.clock.timestamp().utf8)
+        bytes.append(UInt8(ascii: " "))
+        bytes.append(contentsOf: level.rawValue.utf8)
         if !label.isEmpty {
-            text += " "
-            text += label
+            bytes.append(UInt8(ascii: " "))
+            bytes.append(contentsOf: label.utf8)
         }
-        text += ":"
+        bytes.append(UInt8(ascii: ":"))
     }
 
+    /// The line as text.
+    var text: String { String(decoding: bytes, as: UTF8.self) }
+
     mutating func field(_ key: String, _ value: String) {
-        text += " "
-        text += key
-        text += "="
-        text += value
+        bytes.append(UInt8(ascii: " "))
+        bytes.append(contentsOf: key.utf8)
+        bytes.append(UInt8(ascii: "="))
+        bytes.append(contentsOf: value.utf8)
     }
 
     /// Ends the line with its source module and message.
     mutating func end(source: String, message: String) {
-        text += " ["
-        text += source
-        text += "] "
-        text += message
-        text += "\n"
+        bytes.append(contentsOf: " [".utf8)
+        bytes.append(contentsOf: source.utf8)
+        bytes.append(contentsOf: "] ".utf8)
+        bytes.append(contentsOf: message.utf8)
+        bytes.append(UInt8(ascii: "\n"))
     }
 
     /// Writes the ended line to standard error.
     func write() {
-        var text = text
-        text.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)
-                if written > 0 {
-                    offset += written
-                } else if written < 0 && errno == EINTR {
-                    continue
-                } else {
-                    return
-                }
-            }
-        }
+        StandardErrorOutput.write(bytes)
     }
 
     /// The formatted local time of the current second.
@@ -132,4 +124,62 @@ struct LogLine {
     }
 
     private static let clock = Clock()
+}
+
+/// Standard error for log lines. On an event loop's thread, the lines of one turn of the loop are
+/// gathered and go out in one `write(2)` at the end of that turn (under load a turn serves several
+/// requests); anywhere else a line is written at once.
+enum StandardErrorOutput {
+    /// The lines gathered on one loop thread. Unchecked: each thread has its own (a thread-specific
+    /// value), and only that thread touches it.
+    private final class Pending: @unchecked Sendable {
+        var bytes: [UInt8] = []
+    }
+
+    private static let pending = ThreadSpecificVariable<Pending>()
+    /// A turn's lines past this size are written without waiting for its end.
+    private static let flushSize = 64 * 1024
+
+    static func write(_ line: [UInt8]) {
+        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop else {
+            writeAll(line)
+            return
+        }
+        let gathered: Pending
+        if let existing = pending.currentValue {
+            gathered = existing
+        } else {
+            gathered = Pending()
+            pending.currentValue = gathered
+        }
+        let first = gathered.bytes.isEmpty
+        gathered.bytes.append(contentsOf: line)
+        if gathered.bytes.count >= flushSize {
+            flush(gathered)
+        } else if first {
+            loop.execute { flush(gathered) }
+        }
+    }
+
+    private static func flush(_ gathered: Pending) {
+        guard !gathered.bytes.isEmpty else { return }
+        writeAll(gathered.bytes)
+        gathered.bytes.removeAll(keepingCapacity: true)
+    }
+
+    private static func writeAll(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)
+                if written > 0 {
+                    offset += written
+                } else if written < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return
+                }
+            }
+        }
+    }
 }

@@ -184,12 +184,8 @@ struct ProxyEngine: Sendable {
                 status: .badRequest, kind: .invalidRequest,
                 message: "provider \(providerID) speaks the \(provider.api.rawValue) format; send this request to \(route)")
         }
-        // The client's bytes go up as they came, around the provider's model id (no copy).
-        let upstreamBody = [
-            body.getSlice(at: body.readerIndex, length: scan.modelRange.lowerBound)!,
-            ByteBuffer(bytes: JSONValue.string(modelID).serialized(pretty: false)),
-            body.getSlice(at: body.readerIndex + scan.modelRange.upperBound, length: body.readableBytes - scan.modelRange.upperBound)!,
-        ]
+        // The client's bytes go up as they came, around the provider's model id.
+        let upstreamBody = Self.upstreamBody(body, replacing: scan.modelRange, with: modelID)
 
         // Health and credentials as they are now.
         let (routingResult, routingChanged) = runtime.routing.currentNoting()
@@ -475,6 +471,24 @@ struct ProxyEngine: Sendable {
                 await writer.finish()
                 return problem
             })
+    }
+
+    /// Bodies up to this size go upstream as one copied buffer (one write); larger ones as slices of
+    /// the client's buffer around the model id (no copy).
+    static let copiedBodyLimit = 16 * 1024
+
+    /// The client's body with the model field's value replaced by the provider's own model id.
+    static func upstreamBody(_ body: ByteBuffer, replacing range: Range<Int>, with model: String) -> [ByteBuffer] {
+        let encoded = JSONValue.string(model).serialized(pretty: false)
+        let before = body.getSlice(at: body.readerIndex, length: range.lowerBound)!
+        let after = body.getSlice(at: body.readerIndex + range.upperBound, length: body.readableBytes - range.upperBound)!
+        guard body.readableBytes <= copiedBodyLimit else { return [before, ByteBuffer(bytes: encoded), after] }
+        var joined = ByteBuffer()
+        joined.reserveCapacity(before.readableBytes + encoded.count + after.readableBytes)
+        joined.writeImmutableBuffer(before)
+        joined.writeBytes(encoded)
+        joined.writeImmutableBuffer(after)
+        return [joined]
     }
 
     /// Whether a piece of an event stream carries the wire format's final event (`data: [DONE]`,

@@ -7,18 +7,32 @@ import Synchronization
 /// The gateway's view of its configuration and agents. The configuration is swapped whole on a
 /// reload; agents are created for every configured agent and kept.
 final class GatewayState: Sendable {
-    /// One consistent configuration.
-    struct Snapshot: Sendable {
-        var configuration: GatehouseConfiguration
-        var providers: [String: ProviderDefinition]
+    /// One consistent configuration (shared, not copied, by the requests that read it).
+    final class Snapshot: Sendable {
+        let configuration: GatehouseConfiguration
+        let providers: [String: ProviderDefinition]
         /// The providers' model list entries, encoded once for every agent's model view.
-        var modelCatalog: EncodedModelCatalog
+        let modelCatalog: EncodedModelCatalog
         /// `<provider>:env` profiles for keys in the environment.
-        var environmentProfiles: [AuthProfile]
-        var resolver: EnvironmentSecretResolver
-        var policy: CooldownPolicy
+        let environmentProfiles: [AuthProfile]
+        let resolver: EnvironmentSecretResolver
+        let policy: CooldownPolicy
         /// Each provider's upstream URL for its wire format, parsed once per configuration.
-        var upstreamURLs: [String: Result<UpstreamURL, UpstreamError>]
+        let upstreamURLs: [String: Result<UpstreamURL, UpstreamError>]
+
+        init(
+            configuration: GatehouseConfiguration, providers: [String: ProviderDefinition], modelCatalog: EncodedModelCatalog,
+            environmentProfiles: [AuthProfile], resolver: EnvironmentSecretResolver, policy: CooldownPolicy,
+            upstreamURLs: [String: Result<UpstreamURL, UpstreamError>]
+        ) {
+            self.configuration = configuration
+            self.providers = providers
+            self.modelCatalog = modelCatalog
+            self.environmentProfiles = environmentProfiles
+            self.resolver = resolver
+            self.policy = policy
+            self.upstreamURLs = upstreamURLs
+        }
     }
 
     let home: GatehouseHome

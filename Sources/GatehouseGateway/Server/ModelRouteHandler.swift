@@ -200,6 +200,13 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The answer in progress is written whole (or given up): the connection goes on with what waits.
     fileprivate func answerEnded(context: ChannelHandlerContext) {
+        guard closeAfterAnswer || quiesceAfterAnswer else {
+            // The usual case: nothing waits for the write to complete.
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            phase = .idle
+            serveWaiting(context: context)
+            return
+        }
         let ended = context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated()
         if closeAfterAnswer {
             phase = .discarding
@@ -216,17 +223,12 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             return
         }
-        phase = .idle
-        if quiesceAfterAnswer {
-            // Shutting down: requests that wait are not served (none of them went upstream). The
-            // connection closes once the end of the answer is written.
-            quiesceAfterAnswer = false
-            phase = .discarding
-            stopServing()
-            ended.whenComplete { _ in context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
-            return
-        }
-        serveWaiting(context: context)
+        // Shutting down: requests that wait are not served (none of them went upstream). The
+        // connection closes once the end of the answer is written.
+        quiesceAfterAnswer = false
+        phase = .discarding
+        stopServing()
+        ended.whenComplete { _ in context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
     }
 
     /// The answer `answer` (its cancellation's identity) broke off after its head, or its producer
