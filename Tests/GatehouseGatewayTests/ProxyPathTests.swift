@@ -403,4 +403,21 @@ struct ProxyPathTests {
             }
         }
     }
+
+    // MARK: 10. A secret that would split the upstream request's headers
+
+    @Test("A credential with a line break is never sent: the request fails with a message that names the profile")
+    func secretWithLineBreak() async throws {
+        try await withWorld { world in
+            try await GatewayProcess.with(home: world.home, environment: ["OPENAI_API_KEY": "sk-env\r\nx-injected: yes"]) { gateway in
+                let answer = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o"))
+                #expect(answer.status == 502, "\(answer.body)")
+                #expect(answer.body.contains("openai:env"), "\(answer.body)")
+                #expect(answer.body.contains("control character"), "\(answer.body)")
+                #expect(!answer.body.contains("sk-env"), "the secret leaked into the error: \(answer.body)")
+                let counters = try await world.mock.counters()
+                #expect(counters.filter { $0.key.hasPrefix("chat.requests.") }.values.reduce(0, +) == 0, "\(counters)")
+            }
+        }
+    }
 }

@@ -191,14 +191,13 @@ struct ProxyEngine: Sendable {
         let (routingResult, routingChanged) = runtime.routing.currentNoting()
         let routing = try routingResult.get()
         if routingChanged { runtime.recorder.adopt(routing) }
-        let profiles = try runtime.profiles.current().get()
-        let allProfiles = profiles.sortedProfiles + snapshot.environmentProfiles
         let pin = try session.flatMap { key in try runtime.sessions.current().get().sessions[key]?.pin }
+        let profiles = try runtime.profiles(of: providerID, pinned: pin?.profile, in: snapshot)
         let now = WallClock.nowMillis()
         let probes = runtime.probes.withLock { $0 }
         let plan = CandidatePlanner.plan(
             SelectionInput(
-                provider: providerID, model: modelID, profiles: allProfiles, storedOrder: routing.order[providerID],
+                provider: providerID, model: modelID, profiles: profiles, storedOrder: routing.order[providerID],
                 configuredOrder: snapshot.configuration.auth.order[providerID], stats: runtime.recorder.allStats(),
                 hasSession: session != nil, sessionPin: pin, lastProbeAt: probes.lastProbeAt[providerID],
                 probesInFlight: probes.inFlight, now: now),
@@ -357,19 +356,29 @@ struct ProxyEngine: Sendable {
     private func credentialHeaders(
         _ profile: AuthProfile, provider: ProviderDefinition, agent: String, resolver: EnvironmentSecretResolver
     ) async throws -> (headers: [(String, String)], secret: String) {
+        let secret: String
         switch profile.credential {
         case .oauth:
-            let token = try await tokens.accessToken(agent: agent, profile: profile.id)
-            if let oauth = provider.oauth { return (oauth.requestHeaders(accessToken: token), token) }
-            return ([("authorization", "Bearer \(token)")], token)
+            secret = try await tokens.accessToken(agent: agent, profile: profile.id)
         case .apiKey, .token:
-            guard let secret = profile.secret(using: resolver).value else {
+            guard let value = profile.secret(using: resolver).value else {
                 throw OAuthError(code: .notFound, profile: profile.id.description, message: "\(profile.id) has no usable secret")
             }
-            switch provider.auth {
-            case .bearer: return ([("authorization", "Bearer \(secret)")], secret)
-            case .xAPIKey: return ([("x-api-key", secret)], secret)
-            }
+            secret = value
+        }
+        // Headers go upstream unchecked: a secret with a line break would split them.
+        guard UpstreamRequest.isValidHeaderValue(secret) else {
+            throw OAuthError(
+                code: .notFound, profile: profile.id.description,
+                message: "\(profile.id)'s secret holds a control character (a line break?), so it cannot be sent; add it again")
+        }
+        if case .oauth = profile.credential {
+            if let oauth = provider.oauth { return (oauth.requestHeaders(accessToken: secret), secret) }
+            return ([("authorization", "Bearer \(secret)")], secret)
+        }
+        switch provider.auth {
+        case .bearer: return ([("authorization", "Bearer \(secret)")], secret)
+        case .xAPIKey: return ([("x-api-key", secret)], secret)
         }
     }
 

@@ -20,6 +20,39 @@ final class AgentRuntime: Sendable {
     let recorder: HealthRecorder
     let probes = Mutex(Probes())
 
+    /// The agent's profiles by provider (stored ones in id order, then the environment's), kept
+    /// until the credential file or the configuration changes.
+    private struct ProfileIndex {
+        var version: Int
+        var configuration: ObjectIdentifier
+        var byProvider: [String: [AuthProfile]]
+        var providers: [ProfileID: String]
+    }
+
+    private let profileIndex = Mutex<ProfileIndex?>(nil)
+
+    /// The profiles that can serve `provider`, in id order, the environment's last; and, for a
+    /// session pin that names a profile of another provider, that profile too (the planner tells the
+    /// pin's owner from the profiles it is given).
+    func profiles(of provider: String, pinned: String?, in snapshot: GatewayState.Snapshot) throws -> [AuthProfile] {
+        let (result, _, version) = self.profiles.currentVersioned()
+        let configuration = ObjectIdentifier(snapshot)
+        let index = try profileIndex.withLock { cached -> ProfileIndex in
+            if let cached, cached.version == version, cached.configuration == configuration { return cached }
+            let all = try result.get().sortedProfiles + snapshot.environmentProfiles
+            let made = ProfileIndex(
+                version: version, configuration: configuration, byProvider: Dictionary(grouping: all, by: \.provider),
+                providers: Dictionary(all.map { ($0.id, $0.provider) }, uniquingKeysWith: { first, _ in first }))
+            cached = made
+            return made
+        }
+        let own = index.byProvider[provider] ?? []
+        guard let pinned, let id = try? ProfileID(parsing: pinned), let owner = index.providers[id], owner != provider,
+            let other = index.byProvider[owner]?.first(where: { $0.id == id })
+        else { return own }
+        return own + [other]
+    }
+
     init(home: GatehouseHome, id: String, policy: CooldownPolicy, events: HealthEventBroadcaster, logger: Logger) throws {
         self.id = id
         self.store = try AgentStore(home: home, agentID: id)

@@ -26,18 +26,21 @@ struct AccessControl: Sendable {
 
     /// Passes when the request's `Authorization` or `x-api-key` header carries the token.
     func check(authorization: String?, apiKey: String?) throws {
-        var presented: Substring.UTF8View?
-        if let authorization {
-            let value = Substring(authorization).utf8
-            if value.count > 7, Self.isBearerPrefix(value.prefix(7)) { presented = value.dropFirst(7) }
+        // nil while no token was presented; the bytes are compared where they are.
+        var matched: Bool?
+        if var authorization {
+            matched = authorization.withUTF8 { bytes in
+                guard bytes.count > 7, Self.isBearerPrefix(bytes) else { return nil }
+                return Self.constantTimeEqual(UnsafeBufferPointer(rebasing: bytes[7...]), token)
+            }
         }
-        if presented == nil, let apiKey { presented = Substring(apiKey).utf8 }
-        guard let presented else {
+        if matched == nil, var apiKey { matched = apiKey.withUTF8 { Self.constantTimeEqual($0, token) } }
+        guard let matched else {
             throw WireError(
                 status: .unauthorized, kind: .authentication,
                 message: "missing credentials: send the gateway token as `Authorization: Bearer <token>` or `x-api-key: <token>` (it is in GATEHOUSE_HOME/gateway-token)")
         }
-        guard Self.constantTimeEqual(presented, token) else {
+        guard matched else {
             throw WireError(status: .unauthorized, kind: .authentication, message: "invalid gateway token")
         }
     }
@@ -58,7 +61,8 @@ struct AccessControl: Sendable {
     }
 
     /// `Bearer ` in any case.
-    private static func isBearerPrefix(_ bytes: Substring.UTF8View.SubSequence) -> Bool {
-        zip(bytes, "bearer ".utf8).allSatisfy { $0 | 0x20 == $1 } && bytes.count == 7
+    /// Whether `bytes` begin with `Bearer ` (any case).
+    private static func isBearerPrefix(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        zip(bytes.prefix(7), "bearer ".utf8).allSatisfy { $0 | 0x20 == $1 }
     }
 }

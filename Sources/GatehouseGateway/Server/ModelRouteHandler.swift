@@ -58,15 +58,13 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The wire format of a model route, nil for every other request.
     static func modelRoute(_ request: HTTPRequestHead) -> WireAPI? {
         guard request.method == .POST else { return nil }
-        let path = request.uri
-        var route = path.utf8.firstIndex(of: UInt8(ascii: "?")).map { path[..<$0] } ?? Substring(path)
+        var route = request.uri.utf8[...]
+        if let query = route.firstIndex(of: UInt8(ascii: "?")) { route = route[..<query] }
         // As the router matches: a trailing slash does not count.
-        while route.count > 1, route.hasSuffix("/") { route = route.dropLast() }
-        switch route {
-        case "/v1/chat/completions": return .openAIChat
-        case "/v1/messages": return .anthropicMessages
-        default: return nil
-        }
+        while route.count > 1, route.last == UInt8(ascii: "/") { route = route.dropLast() }
+        if route.elementsEqual("/v1/chat/completions".utf8) { return .openAIChat }
+        if route.elementsEqual("/v1/messages".utf8) { return .anthropicMessages }
+        return nil
     }
 
     // MARK: Inbound

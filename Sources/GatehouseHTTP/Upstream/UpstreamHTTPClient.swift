@@ -153,7 +153,8 @@ public final class UpstreamHTTPClient: Sendable {
                         handshake = waiter.promise.futureResult
                         try pipeline.addHandler(waiter)
                     }
-                    try pipeline.addHTTPClientHandlers()
+                    // Headers go out as given (see `UpstreamRequest`): no second look at every value.
+                    try pipeline.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
                     let handler = UpstreamConnectionHandler(client: self, timeouts: timeouts)
                     let connection = UpstreamConnection(id: id, endpoint: endpoint, channel: channel, handler: handler)
                     handler.connection = connection

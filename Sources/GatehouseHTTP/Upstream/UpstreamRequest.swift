@@ -3,6 +3,10 @@ import NIOHTTP1
 
 /// A request for an upstream: the whole body is at hand (it is re-sent when a pooled connection turns
 /// out to be closed, and on failover).
+///
+/// Header names and values are sent as they are: they must be valid HTTP (no CR, LF or NUL). The
+/// gateway's are its own constants, headers its server parsed from the client, and credentials it
+/// checks (`UpstreamRequest.isValidHeaderValue`).
 public struct UpstreamRequest: Sendable {
     public var method: HTTPMethod
     public var url: UpstreamURL
@@ -25,5 +29,12 @@ public struct UpstreamRequest: Sendable {
             headers.replaceOrAdd(name: "content-length", value: String(body.reduce(0) { $0 + $1.readableBytes }))
         }
         return HTTPRequestHead(version: .http1_1, method: method, uri: url.target, headers: headers)
+    }
+}
+
+extension UpstreamRequest {
+    /// Whether `value` can go in a header as it is: no control character other than tab.
+    public static func isValidHeaderValue(_ value: String) -> Bool {
+        !value.utf8.contains { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }
     }
 }

@@ -14,6 +14,8 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
     private struct State {
         var key: FileKey?
         var loaded = false
+        /// Counts the loads: a caller that derives something from the document redoes it when this moves.
+        var version = 0
         var result: Result<Document, StoreError> = .success(.empty)
     }
 
@@ -31,6 +33,13 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
 
     /// The document as it is on disk now, and whether it changed since the last call.
     public func currentNoting() -> (result: Result<Document, StoreError>, changed: Bool) {
+        let (result, changed, _) = currentVersioned()
+        return (result, changed)
+    }
+
+    /// The document as it is on disk now, whether it changed since the last call, and the number of
+    /// its load (a caller that keeps something derived from it compares this number).
+    public func currentVersioned() -> (result: Result<Document, StoreError>, changed: Bool, version: Int) {
         var stats = stat()
         let key: FileKey? =
             stat(file.path, &stats) == 0
@@ -39,9 +48,10 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
                 modified: Int64(stats.st_mtim.tv_sec) * 1_000_000_000 + Int64(stats.st_mtim.tv_nsec))
             : nil
         return state.withLock { state in
-            if state.loaded && state.key == key { return (state.result, false) }
+            if state.loaded && state.key == key { return (state.result, false, state.version) }
             state.key = key
             state.loaded = true
+            state.version += 1
             if key == nil {
                 state.result = .success(.empty)
             } else {
@@ -51,7 +61,7 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
                     state.result = .failure(error)
                 }
             }
-            return (state.result, true)
+            return (state.result, true, state.version)
         }
     }
 }
