@@ -34,6 +34,8 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let engine: ProxyEngine
     /// The connection's loop as the executor of the tasks that serve its requests.
     private var executor: EventLoopTaskExecutor?
+    /// A request's task is being started (and may run to its end within `serve`).
+    private var startingTask = false
     private var phase = Phase.idle
     /// Requests passed on to the router whose answer has not ended yet.
     private var routerRequestsOpen = 0
@@ -161,10 +163,21 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let engine = self.engine
         let executor = self.executor ?? EventLoopTaskExecutor(context.eventLoop)
         self.executor = executor
-        Task(executorPreference: executor) {
+        let operation: @Sendable () async -> Void = {
             let answer = await engine.handle(request, cancellation: cancellation)
             await writer.send(answer)
         }
+        guard !startingTask else {
+            // An answer that ended at once started the next waiting request: that one waits for the
+            // loop's next turn (no recursion through a long pipelined queue).
+            Task(executorPreference: executor, operation: operation)
+            return
+        }
+        // The task runs here, on the loop, until it first waits (for the upstream's answer): no
+        // turn of the loop between the request's end and its upstream request.
+        startingTask = true
+        Task.immediate(executorPreference: executor, operation: operation)
+        startingTask = false
     }
 
     /// Writes a complete answer; the answer has ended.
