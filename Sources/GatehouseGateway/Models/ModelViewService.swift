@@ -57,9 +57,10 @@ struct ConfigurationReloader: Sendable {
         do {
             let configuration = try ConfigurationFile.load(home, environment: state.environment)
             try state.install(configuration)
+            // Said before the views change: whoever sees the new configuration can find the line.
+            state.logger.notice("reloaded the configuration", metadata: ["path": "\(home.configurationPath)", "trigger": "\(trigger)"])
             tokens.update(providers: state.current.providers)
             catalog.configurationChanged()
-            state.logger.notice("reloaded the configuration", metadata: ["path": "\(home.configurationPath)", "trigger": "\(trigger)"])
         } catch {
             state.logger.error(
                 "kept the running configuration: the new one is invalid", metadata: ["error": "\(error)", "trigger": "\(trigger)"])

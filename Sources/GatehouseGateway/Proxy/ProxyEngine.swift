@@ -159,7 +159,7 @@ struct ProxyEngine: Sendable {
         } catch {
             throw WireError(status: .badRequest, kind: .invalidRequest, message: error.description)
         }
-        guard let slash = scan.model.firstIndex(of: "/") else {
+        guard let slash = scan.model.utf8.firstIndex(of: UInt8(ascii: "/")) else {
             throw WireError(
                 status: .badRequest, kind: .invalidRequest,
                 message: "model \"\(scan.model)\" names no provider; use \"provider/model\", for example \"anthropic/\(scan.model)\"")
@@ -257,7 +257,14 @@ struct ProxyEngine: Sendable {
                     break attempt
                 }
                 var attemptHeaders = headers
-                for (name, value) in credential.headers { attemptHeaders.replaceOrAdd(name: name, value: value) }
+                for (name, value) in credential.headers {
+                    // The client's own authorization and x-api-key never go upstream: no search for them.
+                    if name == "authorization" || name == "x-api-key" {
+                        attemptHeaders.add(name: name, value: value)
+                    } else {
+                        attemptHeaders.replaceOrAdd(name: name, value: value)
+                    }
+                }
                 runtime.recorder.markUsed(profile.id)
                 // Only failures record the fingerprint: it is not worked out for every request.
                 let secret = credential.secret
@@ -403,6 +410,8 @@ struct ProxyEngine: Sendable {
                 try await withTaskExecutorPreference(globalConcurrentExecutor) {
                     try await runtime.sessionStore.apply(effective, session: session, now: WallClock.nowMillis())
                 }
+                // The session's next request reads what was just written.
+                runtime.sessions.invalidate()
             } catch {
                 logger.warning("could not update the session's pin", metadata: ["session": "\(session)", "error": "\(error)"])
             }

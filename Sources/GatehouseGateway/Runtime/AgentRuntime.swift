@@ -20,6 +20,11 @@ final class AgentRuntime: Sendable {
     let recorder: HealthRecorder
     let probes = Mutex(Probes())
 
+    /// How long the request path goes on with what it read of the agent's files before it looks at
+    /// them again: one `stat` per file per millisecond under load instead of one per request, and
+    /// an edit is seen by the requests that start a millisecond after it.
+    static let recheckAfter = Duration.milliseconds(1)
+
     /// The agent's profiles by provider (stored ones in id order, then the environment's), kept
     /// until the credential file or the configuration changes.
     private struct ProfileIndex {
@@ -56,10 +61,10 @@ final class AgentRuntime: Sendable {
     init(home: GatehouseHome, id: String, policy: CooldownPolicy, events: HealthEventBroadcaster, logger: Logger) throws {
         self.id = id
         self.store = try AgentStore(home: home, agentID: id)
-        self.profiles = CachedDocument(file: store.profiles)
-        self.routing = CachedDocument(file: store.state)
+        self.profiles = CachedDocument(file: store.profiles, recheckAfter: Self.recheckAfter)
+        self.routing = CachedDocument(file: store.state, recheckAfter: Self.recheckAfter)
         self.sessionStore = SessionStore(home: home, agentID: id, logger: logger)
-        self.sessions = CachedDocument(file: sessionStore.file)
+        self.sessions = CachedDocument(file: sessionStore.file, recheckAfter: Self.recheckAfter)
         self.recorder = HealthRecorder(store: store, policy: policy, events: events, logger: logger)
     }
 }

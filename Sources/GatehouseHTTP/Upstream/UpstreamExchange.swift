@@ -10,18 +10,28 @@ final class UpstreamExchange: Sendable {
     private let state: Mutex<UpstreamExchangeStateMachine>
     /// The token that can cancel this exchange from outside, until the exchange is over.
     let owner = Mutex<UpstreamCancellation?>(nil)
+    /// Whether cancelling the reading task cancels the exchange (it does when no token was given;
+    /// a token is the one way to cancel otherwise, and saves a cancellation handler per wait).
+    private let followsTaskCancellation: Bool
 
-    init(connection: UpstreamConnection, request: UpstreamRequest) {
+    init(connection: UpstreamConnection, request: UpstreamRequest, followsTaskCancellation: Bool) {
         self.connection = connection
         self.request = request
+        self.followsTaskCancellation = followsTaskCancellation
         self.state = Mutex(UpstreamExchangeStateMachine())
+    }
+
+    /// Runs `body`, cancelling the exchange when the task is cancelled if it follows the task.
+    private func cancellable<T>(_ body: () async throws -> T) async throws -> T {
+        guard followsTaskCancellation else { return try await body() }
+        return try await withTaskCancellationHandler(operation: body) { self.cancel() }
     }
 
     // MARK: The reading task
 
     /// Waits for the response head.
     func head() async throws -> HTTPResponseHead {
-        try await withTaskCancellationHandler {
+        try await cancellable {
             try await withUnsafeThrowingContinuation { (waiter: UpstreamExchangeStateMachine.HeadWaiter) in
                 switch state.withLock({ $0.waitForHead(waiter) }) {
                 case .stored: break
@@ -29,8 +39,6 @@ final class UpstreamExchange: Sendable {
                 case .fail(let error): waiter.resume(throwing: error)
                 }
             }
-        } onCancel: {
-            self.cancel()
         }
     }
 
@@ -45,7 +53,7 @@ final class UpstreamExchange: Sendable {
         case .fail(let error): throw Self.bodyError(error)
         case .wait: break
         }
-        let awaited = try await withTaskCancellationHandler {
+        let awaited = try await cancellable {
             try await withUnsafeThrowingContinuation { (waiter: UpstreamExchangeStateMachine.BodyWaiter) in
                 switch state.withLock({ $0.next(waiter: waiter) }) {
                 case .wait: break
@@ -56,8 +64,6 @@ final class UpstreamExchange: Sendable {
                 case .fail(let error): waiter.resume(throwing: Self.bodyError(error))
                 }
             }
-        } onCancel: {
-            self.cancel()
         }
         // The reader runs after the read that woke it: what else that read brought goes with the piece.
         guard var piece = awaited, let (more, readOn) = state.withLock({ $0.nextBuffered() }) else { return awaited }

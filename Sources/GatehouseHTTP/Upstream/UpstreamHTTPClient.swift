@@ -63,8 +63,8 @@ public final class UpstreamHTTPClient: Sendable {
     ///
     /// - Parameters:
     ///   - eventLoop: where the connection should run (default: any of the group's).
-    ///   - cancellation: cancels the request from outside (a client that hung up); cancelling the
-    ///     calling task does too.
+    ///   - cancellation: cancels the request from outside (a client that hung up). Without it,
+    ///     cancelling the calling task cancels the request; with it, the token is the one way.
     /// - Throws: `UpstreamError`, or `CancellationError` when cancelled.
     public func execute(
         _ request: UpstreamRequest, on eventLoop: (any EventLoop)? = nil, cancellation: UpstreamCancellation? = nil
@@ -73,7 +73,7 @@ public final class UpstreamHTTPClient: Sendable {
         var fresh = false
         while true {
             let (connection, reused) = try await lease(request.url.endpoint, on: loop, fresh: fresh)
-            let exchange = UpstreamExchange(connection: connection, request: request)
+            let exchange = UpstreamExchange(connection: connection, request: request, followsTaskCancellation: cancellation == nil)
             if let cancellation, !cancellation.attach(exchange) {
                 if !park(connection) { connection.close() }
                 throw CancellationError()

@@ -1,0 +1,67 @@
+import GatehouseCore
+import GatehouseStore
+import GatehouseTestSupport
+import Testing
+
+extension StoreTests {
+    /// The request path's view of a store file: re-read when the file changed, looked at no more
+    /// often than its interval, at once after `invalidate()`.
+    @Suite struct CachedDocumentTests {
+        private static func profile(_ id: String) throws -> AuthProfile {
+            AuthProfile(id: try ProfileID(parsing: id), credential: .apiKey(APIKeyCredential(key: "k-\(id)")))
+        }
+
+        private static func add(_ id: String, to store: AgentStore) async throws {
+            try await store.profiles.update { document in
+                let profile = try Self.profile(id)
+                document.profiles[profile.id] = profile
+            }
+        }
+
+        @Test func anEditIsSeenOnTheNextReadWithoutInterval() async throws {
+            try await withTemporaryDirectory { dir in
+                let store = try AgentStore(home: dir.home, agentID: "main", lockOptions: shortLock())
+                let cached = CachedDocument(file: store.profiles)
+                let (first, _, firstVersion) = cached.currentVersioned()
+                #expect(try first.get().profiles.isEmpty)
+
+                try await Self.add("openai:a", to: store)
+                let (second, changed, secondVersion) = cached.currentVersioned()
+                #expect(changed)
+                #expect(secondVersion == firstVersion + 1)
+                #expect(try second.get().profiles.keys.map(\.description) == ["openai:a"])
+
+                // Nothing changed: same version, nothing re-read.
+                let (_, changedAgain, thirdVersion) = cached.currentVersioned()
+                #expect(!changedAgain)
+                #expect(thirdVersion == secondVersion)
+            }
+        }
+
+        @Test func withAnIntervalAnEditWaitsForItOrForInvalidate() async throws {
+            try await withTemporaryDirectory { dir in
+                let store = try AgentStore(home: dir.home, agentID: "main", lockOptions: shortLock())
+                let cached = CachedDocument(file: store.profiles, recheckAfter: .seconds(3600))
+                #expect(try cached.current().get().profiles.isEmpty)
+
+                try await Self.add("openai:a", to: store)
+                // Within the interval the file is not looked at.
+                #expect(try cached.current().get().profiles.isEmpty)
+
+                cached.invalidate()
+                #expect(try cached.current().get().profiles.keys.map(\.description) == ["openai:a"])
+            }
+        }
+
+        @Test func aShortIntervalSeesTheEditOnceItHasPassed() async throws {
+            try await withTemporaryDirectory { dir in
+                let store = try AgentStore(home: dir.home, agentID: "main", lockOptions: shortLock())
+                let cached = CachedDocument(file: store.profiles, recheckAfter: .milliseconds(1))
+                #expect(try cached.current().get().profiles.isEmpty)
+                try await Self.add("openai:a", to: store)
+                try await Task.sleep(for: .milliseconds(5))
+                #expect(try cached.current().get().profiles.keys.map(\.description) == ["openai:a"])
+            }
+        }
+    }
+}
