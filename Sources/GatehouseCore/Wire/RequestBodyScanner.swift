@@ -192,7 +192,9 @@ private struct Scanner {
     /// The value of the JSON string at `range` (quotes included); nil when it is not a valid one.
     private func string(_ range: Range<Int>) -> String? {
         let inner = UnsafeRawBufferPointer(rebasing: bytes[(range.lowerBound + 1)..<(range.upperBound - 1)])
-        // Without escapes the bytes are the value (`skipString` has refused control characters).
+        // Without escapes the bytes are the value (`skipString` has refused control characters);
+        // ASCII needs no validation.
+        if !inner.contains(where: { $0 == UInt8(ascii: "\\") || $0 >= 0x80 }) { return String(decoding: inner, as: UTF8.self) }
         if !inner.contains(UInt8(ascii: "\\")) { return String(validating: inner, as: UTF8.self) }
         return (try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[range])))?.stringValue
     }

@@ -36,6 +36,8 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var executor: EventLoopTaskExecutor?
     /// A request's task is being started (and may run to its end within `serve`).
     private var startingTask = false
+    /// A part went on to the router since it last heard of the end of a read.
+    private var forwardedRead = false
     private var phase = Phase.idle
     /// Requests passed on to the router whose answer has not ended yet.
     private var routerRequestsOpen = 0
@@ -71,6 +73,13 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Inbound
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        // The router's side hears of a read only when it was given something to read.
+        guard forwardedRead else { return }
+        forwardedRead = false
+        context.fireChannelReadComplete()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
         // Behind parts that wait, a part waits too (`take` makes it wait while an answer is in progress).
@@ -89,6 +98,7 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .idle:
             guard case .head(let head) = part, let api = Self.modelRoute(head) else {
                 if case .head = part { routerRequestsOpen += 1 }
+                forwardedRead = true
                 context.fireChannelRead(wrapInboundOut(part))
                 return
             }
@@ -256,7 +266,10 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var took = false
         defer {
             // What was passed on reaches the router now, not at the client's next read.
-            if took { context.fireChannelReadComplete() }
+            if took, forwardedRead {
+                forwardedRead = false
+                context.fireChannelReadComplete()
+            }
         }
         while let part = waiting.first {
             switch phase {

@@ -7,25 +7,31 @@ import Synchronization
 /// no more often than that: a busy reader makes one `stat` per interval, and sees an edit at most
 /// that long after it (`invalidate()` makes the next read look at once, after a write of its own).
 public final class CachedDocument<Document: StoreDocument>: Sendable {
-    private struct FileKey: Equatable {
+    @usableFromInline
+    struct FileKey: Equatable, Sendable {
         var inode: UInt64
         var size: Int64
         var modified: Int64
     }
 
-    private struct State {
+    @usableFromInline
+    struct State: Sendable {
         var key: FileKey?
-        var loaded = false
+        @usableFromInline var loaded = false
         /// Counts the loads: a caller that derives something from the document redoes it when this moves.
-        var version = 0
+        @usableFromInline var version = 0
         /// When the file was last looked at.
-        var checkedAt: ContinuousClock.Instant?
-        var result: Result<Document, StoreError> = .success(.empty)
+        @usableFromInline var checkedAt: ContinuousClock.Instant?
+        @usableFromInline var result: Result<Document, StoreError> = .success(.empty)
+
+        @usableFromInline init() {}
     }
 
     public let file: DocumentFile<Document>
-    private let recheckAfter: Duration
-    private let state = Mutex(State())
+    @usableFromInline let recheckAfter: Duration
+    // The reads within the interval are inlined into (and specialized for) the caller: no generic
+    // metadata to look up on a hot path.
+    @usableFromInline let state = Mutex(State())
 
     public init(file: DocumentFile<Document>, recheckAfter: Duration = .zero) {
         self.file = file
@@ -38,11 +44,13 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
     }
 
     /// The document as it is on disk now.
+    @inlinable
     public func current() -> Result<Document, StoreError> {
-        currentNoting().result
+        currentVersioned().result
     }
 
     /// The document as it is on disk now, and whether it changed since the last call.
+    @inlinable
     public func currentNoting() -> (result: Result<Document, StoreError>, changed: Bool) {
         let (result, changed, _) = currentVersioned()
         return (result, changed)
@@ -50,6 +58,7 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
 
     /// The document as it is on disk now, whether it changed since the last call, and the number of
     /// its load (a caller that keeps something derived from it compares this number).
+    @inlinable
     public func currentVersioned() -> (result: Result<Document, StoreError>, changed: Bool, version: Int) {
         let now = ContinuousClock.now
         if recheckAfter > .zero, let cached = state.withLock({ state -> (Result<Document, StoreError>, Int)? in
@@ -58,6 +67,12 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
         }) {
             return (cached.0, false, cached.1)
         }
+        return lookAtFile(now: now)
+    }
+
+    /// Compares the file with what was read last, and reads it again when it changed.
+    @usableFromInline
+    func lookAtFile(now: ContinuousClock.Instant) -> (result: Result<Document, StoreError>, changed: Bool, version: Int) {
         var stats = stat()
         let key: FileKey? =
             stat(file.path, &stats) == 0
@@ -65,22 +80,30 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
                 inode: UInt64(stats.st_ino), size: Int64(stats.st_size),
                 modified: Int64(stats.st_mtim.tv_sec) * 1_000_000_000 + Int64(stats.st_mtim.tv_nsec))
             : nil
-        return state.withLock { state in
+        let unchanged = state.withLock { state -> (Result<Document, StoreError>, Int)? in
             state.checkedAt = now
-            if state.loaded && state.key == key { return (state.result, false, state.version) }
+            return state.loaded && state.key == key ? (state.result, state.version) : nil
+        }
+        if let unchanged { return (unchanged.0, false, unchanged.1) }
+        // Read outside the lock (two readers that both find a change both read; either result is
+        // the file's).
+        let result: Result<Document, StoreError>
+        if key == nil {
+            result = .success(.empty)
+        } else {
+            do throws(StoreError) {
+                result = .success(try file.read())
+            } catch {
+                result = .failure(error)
+            }
+        }
+        let version = state.withLock { state in
             state.key = key
             state.loaded = true
             state.version += 1
-            if key == nil {
-                state.result = .success(.empty)
-            } else {
-                do throws(StoreError) {
-                    state.result = .success(try file.read())
-                } catch {
-                    state.result = .failure(error)
-                }
-            }
-            return (state.result, true, state.version)
+            state.result = result
+            return state.version
         }
+        return (result, true, version)
     }
 }
