@@ -59,6 +59,9 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
     /// The document as it is on disk now, whether it changed since the last call, and the number of
     /// its load (a caller that keeps something derived from it compares this number).
     @inlinable
+    @_specialize(exported: true, where Document == AuthProfilesDocument)
+    @_specialize(exported: true, where Document == AuthStateDocument)
+    @_specialize(exported: true, where Document == SessionsDocument)
     public func currentVersioned() -> (result: Result<Document, StoreError>, changed: Bool, version: Int) {
         let now = ContinuousClock.now
         if recheckAfter > .zero, let cached = state.withLock({ state -> (Result<Document, StoreError>, Int)? in
