@@ -33,6 +33,7 @@ struct RequestBodyScanTests {
         arguments: [
             "0", "-0", "12", "-12.5", "1e5", "1E+5", "2.5e-3", "0.0", "true", "false", "null",
             "01", "-", "1.", ".5", "1e", "1e+", "+1", "--1", "0x10", "tru", "nulll", "True", "1.2.3", "NaN", "-Infinity",
+            "1e400", "-1e400", "1e-400", String(repeating: "9", count: 400), String(repeating: "9", count: 300),
         ])
     func valuesAgreeWithParser(_ value: String) {
         let body = #"{"model":"openai/gpt-4o","temperature":"# + value + "}"

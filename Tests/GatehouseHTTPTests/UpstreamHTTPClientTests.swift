@@ -225,6 +225,14 @@ struct UpstreamHTTPClientTests {
         }
     }
 
+    @Test("A URL with a line break, a space or another control character is refused: it would go into the request's head")
+    func urlWithControlCharacters() {
+        for bad in ["http://api.example\r\nx-injected: 1/v1", "http://api.example/v1 x", "http://api.exa\u{7F}mple/v1", "https://h/\t/v1"] {
+            #expect(throws: UpstreamError.self, "\(bad.debugDescription)") { try UpstreamURL(bad) }
+        }
+        #expect((try? UpstreamURL("https://api.example.com:8443/v1?x=1"))?.target == "/v1?x=1")
+    }
+
     @Test("Idle pooled connections are closed after the pool idle timeout")
     func poolIdleTimeout() async throws {
         try await MockProvider.with { mock in

@@ -221,12 +221,18 @@ private struct Scanner {
             j += 1
             guard digits() > 0 else { return false }
         }
+        var exponent = false
         if j < token.endIndex, token[j] == UInt8(ascii: "e") || token[j] == UInt8(ascii: "E") {
+            exponent = true
             j += 1
             if j < token.endIndex, token[j] == UInt8(ascii: "+") || token[j] == UInt8(ascii: "-") { j += 1 }
             guard digits() > 0 else { return false }
         }
-        return j == token.endIndex
+        guard j == token.endIndex else { return false }
+        // Only an exponent or some 300 digits can take a number out of a Double's range, which the
+        // parser refuses: those few go to it.
+        if exponent || token.count > 300 { return (try? JSONValue.parse(token)) != nil }
+        return true
     }
 
     private func error(_ message: String) -> JSONSyntaxError {

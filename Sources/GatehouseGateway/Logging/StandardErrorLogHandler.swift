@@ -30,7 +30,9 @@ public struct StandardErrorLogHandler: LogHandler {
     var addsNoMetadata: Bool { metadata.isEmpty && metadataProvider == nil }
 
     public func log(event: LogEvent) {
-        line(for: event).write()
+        // A warning or worse goes out at once (with what this thread gathered before it): it may be
+        // the last thing the process says.
+        line(for: event).write(now: event.level >= .warning)
     }
 
     /// The line an event is written as.
@@ -98,9 +100,9 @@ struct LogLine {
         bytes.append(UInt8(ascii: "\n"))
     }
 
-    /// Writes the ended line to standard error.
-    func write() {
-        StandardErrorOutput.write(bytes)
+    /// Writes the ended line to standard error; `now`: not held for the end of the loop's turn.
+    func write(now: Bool = false) {
+        StandardErrorOutput.write(bytes, now: now)
     }
 
     /// The formatted local time of the current second.
@@ -139,8 +141,12 @@ enum StandardErrorOutput {
     private static let pending = ThreadSpecificVariable<Pending>()
     /// A turn's lines past this size are written without waiting for its end.
     private static let flushSize = 64 * 1024
+    /// One writer at a time: a batch that a slow reader takes in several pieces is never split by
+    /// another thread's lines.
+    private static let writing = Mutex(())
 
-    static func write(_ line: [UInt8]) {
+    /// Writes `line`, at the end of this loop turn when called on an event loop, unless `now`.
+    static func write(_ line: [UInt8], now: Bool = false) {
         guard let loop = MultiThreadedEventLoopGroup.currentEventLoop else {
             writeAll(line)
             return
@@ -154,10 +160,19 @@ enum StandardErrorOutput {
         }
         let first = gathered.bytes.isEmpty
         gathered.bytes.append(contentsOf: line)
-        if gathered.bytes.count >= flushSize {
+        if now || gathered.bytes.count >= flushSize {
             flush(gathered)
         } else if first {
             loop.execute { flush(gathered) }
+        }
+    }
+
+    /// Writes what every loop of `group` has gathered (at a stop, before the process exits).
+    static func flush(_ group: MultiThreadedEventLoopGroup) async {
+        for loop in group.makeIterator() {
+            try? await loop.submit {
+                if let gathered = pending.currentValue { flush(gathered) }
+            }.get()
         }
     }
 
@@ -168,16 +183,18 @@ enum StandardErrorOutput {
     }
 
     private static func writeAll(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)
-                if written > 0 {
-                    offset += written
-                } else if written < 0 && errno == EINTR {
-                    continue
-                } else {
-                    return
+        writing.withLock { _ in
+            bytes.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let written = Glibc.write(2, bytes.baseAddress! + offset, bytes.count - offset)
+                    if written > 0 {
+                        offset += written
+                    } else if written < 0 && errno == EINTR {
+                        continue
+                    } else {
+                        return
+                    }
                 }
             }
         }

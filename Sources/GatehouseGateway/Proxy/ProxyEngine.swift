@@ -406,10 +406,7 @@ struct ProxyEngine: Sendable {
         case .none, .keep, .skipUserPin, .replaceAuto: return
         default:
             do {
-                // The store's lock and write: never on the connection's event loop.
-                try await withTaskExecutorPreference(globalConcurrentExecutor) {
-                    try await runtime.sessionStore.apply(effective, session: session, now: WallClock.nowMillis())
-                }
+                try await runtime.sessionStore.apply(effective, session: session, now: WallClock.nowMillis())
                 // The session's next request reads what was just written.
                 runtime.sessions.invalidate()
             } catch {

@@ -29,7 +29,8 @@ final class AgentRuntime: Sendable {
     /// until the credential file or the configuration changes.
     private struct ProfileIndex {
         var version: Int
-        var configuration: ObjectIdentifier
+        /// The configuration it was made with (kept, so that its identity is never another's).
+        var configuration: GatewayState.Snapshot
         var byProvider: [String: [AuthProfile]]
         var providers: [ProfileID: String]
     }
@@ -41,12 +42,11 @@ final class AgentRuntime: Sendable {
     /// pin's owner from the profiles it is given).
     func profiles(of provider: String, pinned: String?, in snapshot: GatewayState.Snapshot) throws -> [AuthProfile] {
         let (result, _, version) = self.profiles.currentVersioned()
-        let configuration = ObjectIdentifier(snapshot)
         let index = try profileIndex.withLock { cached -> ProfileIndex in
-            if let cached, cached.version == version, cached.configuration == configuration { return cached }
+            if let cached, cached.version == version, cached.configuration === snapshot { return cached }
             let all = try result.get().sortedProfiles + snapshot.environmentProfiles
             let made = ProfileIndex(
-                version: version, configuration: configuration, byProvider: Dictionary(grouping: all, by: \.provider),
+                version: version, configuration: snapshot, byProvider: Dictionary(grouping: all, by: \.provider),
                 providers: Dictionary(all.map { ($0.id, $0.provider) }, uniquingKeysWith: { first, _ in first }))
             cached = made
             return made

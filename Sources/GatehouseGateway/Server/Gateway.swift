@@ -4,6 +4,7 @@ import GatehouseStore
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import UnixSignals
 
@@ -101,9 +102,12 @@ public struct Gateway: Sendable {
             try await group.run()
         } catch {
             await upstream.shutdown()
+            await StandardErrorOutput.flush(.singleton)
             throw error
         }
         await upstream.shutdown()
+        // The last request lines are out before the process exits.
+        await StandardErrorOutput.flush(.singleton)
     }
 }
 

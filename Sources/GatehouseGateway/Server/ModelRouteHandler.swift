@@ -32,8 +32,6 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let engine: ProxyEngine
-    /// The connection's loop as the executor of the tasks that serve its requests.
-    private var executor: EventLoopTaskExecutor?
     /// A request's task is being started (and may run to its end within `serve`).
     private var startingTask = false
     /// A part went on to the router since it last heard of the end of a read.
@@ -171,8 +169,6 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
             handler: NIOLoopBound(self, eventLoop: context.eventLoop), context: NIOLoopBound(context, eventLoop: context.eventLoop),
             answerID: ObjectIdentifier(cancellation))
         let engine = self.engine
-        let executor = self.executor ?? EventLoopTaskExecutor(context.eventLoop)
-        self.executor = executor
         let operation: @Sendable () async -> Void = {
             let answer = await engine.handle(request, cancellation: cancellation)
             await writer.send(answer)
@@ -180,13 +176,15 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard !startingTask else {
             // An answer that ended at once started the next waiting request: that one waits for the
             // loop's next turn (no recursion through a long pipelined queue).
-            Task(executorPreference: executor, operation: operation)
+            Task(operation: operation)
             return
         }
         // The task runs here, on the loop, until it first waits (for the upstream's answer): no
-        // turn of the loop between the request's end and its upstream request.
+        // turn of the loop between the request's end and its upstream request. It resumes on this
+        // loop too: the gateway runs Swift concurrency's global executor on the event loops, each
+        // job on the loop of the thread that enqueued it (`EventLoopConcurrency`).
         startingTask = true
-        Task.immediate(executorPreference: executor, operation: operation)
+        Task.immediate(operation: operation)
         startingTask = false
     }
 

@@ -35,6 +35,10 @@ public struct UpstreamURL: Sendable, Hashable, CustomStringConvertible {
     /// Parses an absolute `http` or `https` URL.
     /// - Throws: `UpstreamError` with code `invalidURL` naming what is wrong.
     public init(_ string: String) throws(UpstreamError) {
+        // The host and path go into the request's head as they are: no control characters or spaces.
+        guard !string.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else {
+            throw UpstreamError(.invalidURL, "\(string.debugDescription): a URL cannot hold spaces or control characters")
+        }
         let isTLS: Bool
         let rest: Substring
         if let colon = string.firstIndex(of: ":"), string[colon...].hasPrefix("://") {

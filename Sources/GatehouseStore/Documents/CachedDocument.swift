@@ -22,6 +22,8 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
         @usableFromInline var version = 0
         /// When the file was last looked at.
         @usableFromInline var checkedAt: ContinuousClock.Instant?
+        /// Counts `invalidate()` calls: a look at the file that began before one does not count as recent.
+        @usableFromInline var invalidations = 0
         @usableFromInline var result: Result<Document, StoreError> = .success(.empty)
 
         @usableFromInline init() {}
@@ -40,7 +42,10 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
 
     /// The next read looks at the file, however recently it was looked at.
     public func invalidate() {
-        state.withLock { $0.checkedAt = nil }
+        state.withLock { state in
+            state.checkedAt = nil
+            state.invalidations += 1
+        }
     }
 
     /// The document as it is on disk now.
@@ -64,18 +69,24 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
     @_specialize(exported: true, where Document == SessionsDocument)
     public func currentVersioned() -> (result: Result<Document, StoreError>, changed: Bool, version: Int) {
         let now = ContinuousClock.now
-        if recheckAfter > .zero, let cached = state.withLock({ state -> (Result<Document, StoreError>, Int)? in
-            guard state.loaded, let checked = state.checkedAt, now - checked < recheckAfter else { return nil }
-            return (state.result, state.version)
-        }) {
-            return (cached.0, false, cached.1)
+        var invalidations: Int?
+        if recheckAfter > .zero {
+            let (cached, count) = state.withLock { state -> ((Result<Document, StoreError>, Int)?, Int) in
+                guard state.loaded, let checked = state.checkedAt, now - checked < recheckAfter else { return (nil, state.invalidations) }
+                return ((state.result, state.version), state.invalidations)
+            }
+            if let cached { return (cached.0, false, cached.1) }
+            invalidations = count
         }
-        return lookAtFile(now: now)
+        return lookAtFile(now: now, invalidations: invalidations)
     }
 
-    /// Compares the file with what was read last, and reads it again when it changed.
+    /// Compares the file with what was read last, and reads it again when it changed (under the
+    /// lock: the last reader to look keeps what the file holds now, never an older read).
+    /// `invalidations` is the count seen before looking: when `invalidate()` came in between, this
+    /// look does not count as recent.
     @usableFromInline
-    func lookAtFile(now: ContinuousClock.Instant) -> (result: Result<Document, StoreError>, changed: Bool, version: Int) {
+    func lookAtFile(now: ContinuousClock.Instant, invalidations: Int?) -> (result: Result<Document, StoreError>, changed: Bool, version: Int) {
         var stats = stat()
         let key: FileKey? =
             stat(file.path, &stats) == 0
@@ -83,30 +94,22 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
                 inode: UInt64(stats.st_ino), size: Int64(stats.st_size),
                 modified: Int64(stats.st_mtim.tv_sec) * 1_000_000_000 + Int64(stats.st_mtim.tv_nsec))
             : nil
-        let unchanged = state.withLock { state -> (Result<Document, StoreError>, Int)? in
-            state.checkedAt = now
-            return state.loaded && state.key == key ? (state.result, state.version) : nil
-        }
-        if let unchanged { return (unchanged.0, false, unchanged.1) }
-        // Read outside the lock (two readers that both find a change both read; either result is
-        // the file's).
-        let result: Result<Document, StoreError>
-        if key == nil {
-            result = .success(.empty)
-        } else {
-            do throws(StoreError) {
-                result = .success(try file.read())
-            } catch {
-                result = .failure(error)
-            }
-        }
-        let version = state.withLock { state in
+        return state.withLock { state in
+            if invalidations == nil || invalidations == state.invalidations { state.checkedAt = now }
+            if state.loaded && state.key == key { return (state.result, false, state.version) }
             state.key = key
             state.loaded = true
             state.version += 1
-            state.result = result
-            return state.version
+            if key == nil {
+                state.result = .success(.empty)
+            } else {
+                do throws(StoreError) {
+                    state.result = .success(try file.read())
+                } catch {
+                    state.result = .failure(error)
+                }
+            }
+            return (state.result, true, state.version)
         }
-        return (result, true, version)
     }
 }

@@ -160,11 +160,7 @@ public final class OAuthTokenManager: Sendable {
         if let joined { return joined }
         let result: Result<OAuthCredential, any Error>
         do {
-            // The refresh takes file locks and writes with fsync: never on a caller's event loop.
-            result = .success(
-                try await withTaskExecutorPreference(globalConcurrentExecutor) {
-                    try await performRefresh(key, entered: observed, rejected: rejected)
-                })
+            result = .success(try await performRefresh(key, entered: observed, rejected: rejected))
         } catch {
             result = .failure(error)
         }
