@@ -1,5 +1,6 @@
 import GatehouseCore
 import Logging
+import NIOCore
 import Synchronization
 import Testing
 
@@ -68,5 +69,45 @@ struct RequestLogTests {
         logger[metadataKey: "instance"] = "a"
         let log = RequestLog(requestID: "gh-1", api: .openAIChat)
         #expect(RequestLogger(logger).directLine(log, duration: .zero) == nil)
+    }
+}
+
+/// A stream counts as complete only when its final event went by, wherever the pieces split it.
+@Suite("Stream end detection")
+struct StreamEndTests {
+    private func sawEnd(_ pieces: [String], api: WireAPI) -> Bool {
+        var tail: [UInt8] = []
+        var seen = false
+        for piece in pieces where !seen {
+            seen = ProxyEngine.containsStreamEnd(ByteBuffer(string: piece), api: api, tail: &tail)
+        }
+        return seen
+    }
+
+    @Test("The final event is found at every split into two or three pieces, and only the route's own")
+    func everySplit() {
+        let openAI = "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n"
+        let anthropic = "event: content_block_stop\ndata: {}\n\nevent: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+        for (text, api, other) in [(openAI, WireAPI.openAIChat, WireAPI.anthropicMessages), (anthropic, .anthropicMessages, .openAIChat)] {
+            let bytes = Array(text.utf8)
+            #expect(sawEnd([text], api: api))
+            #expect(!sawEnd([text], api: other))
+            for i in 0...bytes.count {
+                let two = [String(decoding: bytes[..<i], as: UTF8.self), String(decoding: bytes[i...], as: UTF8.self)]
+                #expect(sawEnd(two, api: api), "split at \(i)")
+                for j in i...bytes.count where j % 3 == 0 {
+                    let three = [
+                        String(decoding: bytes[..<i], as: UTF8.self), String(decoding: bytes[i..<j], as: UTF8.self),
+                        String(decoding: bytes[j...], as: UTF8.self),
+                    ]
+                    #expect(sawEnd(three, api: api), "split at \(i), \(j)")
+                }
+            }
+        }
+        // Cut before the end: no final event.
+        #expect(!sawEnd(["data: {\"x\":1}\n\ndata: [DON", "E"], api: .openAIChat))
+        #expect(!sawEnd(["event: message_st", "art\n"], api: .anthropicMessages))
+        // One byte at a time.
+        #expect(sawEnd(openAI.map { String($0) }, api: .openAIChat))
     }
 }

@@ -508,13 +508,45 @@ struct ProxyEngine: Sendable {
 
     /// Whether a piece of an event stream carries the wire format's final event (`data: [DONE]`,
     /// `event: message_stop`); `tail` keeps the end of the previous piece for markers split across.
+    /// The piece is searched where it is (no copy).
     static func containsStreamEnd(_ chunk: ByteBuffer, api: WireAPI, tail: inout [UInt8]) -> Bool {
-        let marker: [UInt8] = api == .openAIChat ? Array("[DONE]".utf8) : Array("message_stop".utf8)
-        let bytes = tail + chunk.readableBytesView.suffix(4096)
-        tail = Array(bytes.suffix(marker.count - 1))
+        let marker = api == .openAIChat ? openAIStreamEnd : anthropicStreamEnd
+        return chunk.withUnsafeReadableBytes { bytes in
+            if !tail.isEmpty {
+                // A marker that began in the previous piece.
+                var joined = tail
+                joined.append(contentsOf: bytes.prefix(marker.count - 1))
+                if joined.withUnsafeBytes({ contains(marker, in: $0) }) { return true }
+            }
+            if contains(marker, in: UnsafeRawBufferPointer(bytes)) { return true }
+            let kept = bytes.suffix(marker.count - 1)
+            if kept.count == marker.count - 1 {
+                tail.removeAll(keepingCapacity: true)
+                tail.append(contentsOf: kept)
+            } else {
+                // A piece shorter than the marker: it adds to what was kept.
+                tail.append(contentsOf: kept)
+                if tail.count > marker.count - 1 { tail.removeFirst(tail.count - (marker.count - 1)) }
+            }
+            return false
+        }
+    }
+
+    private static let openAIStreamEnd = Array("[DONE]".utf8)
+    private static let anthropicStreamEnd = Array("message_stop".utf8)
+
+    private static func contains(_ marker: [UInt8], in bytes: UnsafeRawBufferPointer) -> Bool {
         guard bytes.count >= marker.count else { return false }
-        for start in 0...(bytes.count - marker.count) where bytes[start] == marker[0] {
-            if bytes[start..<(start + marker.count)].elementsEqual(marker) { return true }
+        let first = marker[0]
+        var start = 0
+        let last = bytes.count - marker.count
+        while start <= last {
+            if bytes[start] == first {
+                var matched = 1
+                while matched < marker.count && bytes[start + matched] == marker[matched] { matched += 1 }
+                if matched == marker.count { return true }
+            }
+            start += 1
         }
         return false
     }
