@@ -160,11 +160,12 @@ let package = Package(
         .testTarget(
             name: "GatehouseGatewayTests",
             dependencies: [
-                "GatehouseCore", "GatehouseStore", "GatehouseGateway", "GatehouseTestSupport", "gatehouse", "gatehouse-mock-upstream",
+                "GatehouseCore", "GatehouseStore", "GatehouseHTTP", "GatehouseGateway", "GatehouseTestSupport", "gatehouse", "gatehouse-mock-upstream",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             exclude: ["Clients"],
             swiftSettings: swiftSettings

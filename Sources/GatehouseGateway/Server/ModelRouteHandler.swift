@@ -336,7 +336,9 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         context.write(data, promise: promise)
-        if case .end = unwrapOutboundIn(data) {
+        // An end that matches no counted request (none should come) cannot leave the count below
+        // zero, where the model requests behind it would wait forever.
+        if case .end = unwrapOutboundIn(data), routerRequestsOpen > 0 {
             routerRequestsOpen -= 1
             if routerRequestsOpen == 0 { serveWaiting(context: context) }
         }
