@@ -22,8 +22,7 @@ struct ConnectionHandlingTests {
 
     @Test("Pipelining: healthz, chat, models, messages in one write are answered in that order, each with its own answer")
     func pipelinedAnswersComeInOrder() async throws {
-        try await withWorld { world in
-            try await world.addKey("openai", "k1", key: "key-1")
+        try await withKeyedWorld { world in
             try await world.addKey("anthropic", "a1", key: "key-a1")
             // The first model answer is slow: answers written as soon as they are ready would overtake it.
             try await world.mock.setKeyBehaviour("key-1", ["delayMs": 500])
@@ -79,8 +78,7 @@ struct ConnectionHandlingTests {
 
     @Test("Connection: close on a model request: the whole answer, then end of stream; without it the connection serves the next request")
     func connectionCloseAndKeepAlive() async throws {
-        try await withWorld { world in
-            try await world.addKey("openai", "k1", key: "key-1")
+        try await withKeyedWorld { world in
             try await GatewayProcess.with(home: world.home) { gateway in
                 let closing = try RawConnection(to: gateway)
                 try closing.send(RawRequest.chat(gateway, headers: [("connection", "close")]))
@@ -109,8 +107,7 @@ struct ConnectionHandlingTests {
 
     @Test("Bytes after a Connection: close request cost it neither its answer nor anything upstream: one answer, then end of stream")
     func requestAfterConnectionCloseIsIgnored() async throws {
-        try await withWorld { world in
-            try await world.addKey("openai", "k1", key: "key-1")
+        try await withKeyedWorld { world in
             try await GatewayProcess.with(home: world.home) { gateway in
                 // RFC 9112 9.6: the server answers the request that said close and processes nothing after it.
                 let connection = try RawConnection(to: gateway)
@@ -129,8 +126,7 @@ struct ConnectionHandlingTests {
 
     @Test("A Content-Length over the body limit gets 413 in the route's wire shape before any body is sent, then the connection closes")
     func oversizedBodyRefusedAtOnce() async throws {
-        try await withWorld { world in
-            try await world.addKey("openai", "k1", key: "key-1")
+        try await withKeyedWorld { world in
             try await world.addKey("anthropic", "a1", key: "key-a1")
             try await GatewayProcess.with(home: world.home) { gateway in
                 for path in ["/v1/chat/completions", "/v1/messages"] {
@@ -165,8 +161,7 @@ struct ConnectionHandlingTests {
 
     @Test("--max-body-bytes: a chunked body that grows past the limit gets 413 and the connection closes; one under it is served")
     func configuredBodyLimitCountsTheBodyAsItComes() async throws {
-        try await withWorld { world in
-            try await world.addKey("openai", "k1", key: "key-1")
+        try await withKeyedWorld { world in
             try await GatewayProcess.with(home: world.home, arguments: ["--max-body-bytes", "2048"]) { gateway in
                 // No Content-Length: only counting the body as it arrives can find it too large.
                 let padding = String(repeating: "x", count: 4096)
@@ -196,8 +191,7 @@ struct ConnectionHandlingTests {
 
     @Test("Expect: 100-continue: the gateway says 100 Continue before the body is sent, then answers the request")
     func expectContinue() async throws {
-        try await withWorld { world in
-            try await world.addKey("openai", "k1", key: "key-1")
+        try await withKeyedWorld { world in
             try await GatewayProcess.with(home: world.home) { gateway in
                 let body = Body.chat("openai/gpt-4o", stream: false)
                 let connection = try RawConnection(to: gateway)
@@ -221,8 +215,7 @@ struct ConnectionHandlingTests {
 
     @Test("A client that hangs up with a model request queued behind the one in flight: the queued one never goes upstream")
     func hangUpDropsQueuedModelRequest() async throws {
-        try await withWorld { world in
-            try await world.addKey("openai", "k1", key: "key-1")
+        try await withKeyedWorld { world in
             try await world.mock.setKeyBehaviour("key-1", ["delayMs": 1500])
             try await GatewayProcess.with(home: world.home) { gateway in
                 let connection = try RawConnection(to: gateway)
@@ -242,8 +235,7 @@ struct ConnectionHandlingTests {
 
     @Test("A refused body that is still being sent: the client can send it all and then reads the 413 (no reset)")
     func refusalLetsTheSenderFinish() async throws {
-        try await withWorld { world in
-            try await world.addKey("openai", "k1", key: "key-1")
+        try await withKeyedWorld { world in
             try await GatewayProcess.with(home: world.home, arguments: ["--max-body-bytes", "1024"]) { gateway in
                 // Far more than the socket buffers hold: the gateway must read it to let it through.
                 let body = String(repeating: "x", count: 16 << 20)
@@ -267,8 +259,7 @@ struct ConnectionHandlingTests {
 
     @Test("A trailing slash or a query string names the same model route; answers carry Server and Date")
     func routeSpellings() async throws {
-        try await withWorld { world in
-            try await world.addKey("openai", "k1", key: "key-1")
+        try await withKeyedWorld { world in
             try await GatewayProcess.with(home: world.home) { gateway in
                 for path in ["/v1/chat/completions/", "/v1/chat/completions?trace=1"] {
                     let connection = try RawConnection(to: gateway)
@@ -290,8 +281,7 @@ struct ConnectionHandlingTests {
 
     @Test("SIGTERM while a plain answer is upstream: the client gets the whole 200, the connection closes, the gateway exits 0")
     func shutdownDrainsPlainAnswer() async throws {
-        try await withWorld { world in
-            try await world.addKey("openai", "k1", key: "key-1")
+        try await withKeyedWorld { world in
             // Long enough that the shutdown surely begins before the answer comes (checked below).
             try await world.mock.setKeyBehaviour("key-1", ["delayMs": 3000])
             try await withStartedGateway(world) { gateway in
@@ -315,8 +305,7 @@ struct ConnectionHandlingTests {
 
     @Test("SIGTERM in the middle of a streamed answer: every event up to [DONE] still comes, then the gateway exits 0")
     func shutdownDrainsStreamedAnswer() async throws {
-        try await withWorld { world in
-            try await world.addKey("openai", "k1", key: "key-1")
+        try await withKeyedWorld { world in
             // Eight events, 400 ms apart.
             try await world.mock.setKeyBehaviour("key-1", ["eventDelayMs": 400])
             try await withStartedGateway(world) { gateway in
@@ -346,8 +335,7 @@ struct ConnectionHandlingTests {
 
     @Test("SIGTERM while an answer is upstream: what it teaches (a 429's cooldown) is in auth-state.json once the gateway has exited")
     func shutdownFlushesHealthOfDrainedAnswers() async throws {
-        try await withWorld { world in
-            try await world.addKey("openai", "k1", key: "key-1")
+        try await withKeyedWorld { world in
             try await world.mock.setKeyBehaviour("key-1", ["delayMs": 2000, "status": 429, "retryAfter": "120"])
             try await withStartedGateway(world) { gateway in
                 let connection = try RawConnection(to: gateway)
@@ -366,8 +354,7 @@ struct ConnectionHandlingTests {
 
     @Test("SIGTERM with a model request pipelined behind the one in flight: that one is answered, the queued one never goes upstream")
     func shutdownDropsQueuedModelRequest() async throws {
-        try await withWorld { world in
-            try await world.addKey("openai", "k1", key: "key-1")
+        try await withKeyedWorld { world in
             try await world.mock.setKeyBehaviour("key-1", ["delayMs": 1500])
             try await withStartedGateway(world) { gateway in
                 let connection = try RawConnection(to: gateway)
@@ -389,8 +376,7 @@ struct ConnectionHandlingTests {
 
     @Test("The drain is bounded: an answer still upstream when --drain-timeout runs out is cancelled, and the gateway exits 0")
     func drainTimeoutCutsAnswersStillGoing() async throws {
-        try await withWorld { world in
-            try await world.addKey("openai", "k1", key: "key-1")
+        try await withKeyedWorld { world in
             // Far longer than the drain timeout and the waits below.
             try await world.mock.setKeyBehaviour("key-1", ["delayMs": 60_000])
             let gateway = try await GatewayProcess.start(home: world.home, arguments: ["--drain-timeout", "1"])
@@ -413,6 +399,15 @@ struct ConnectionHandlingTests {
     }
 
     // MARK: Helpers
+
+    /// A world whose `openai` provider has the key `key-1` (profile `openai:k1`): where every test
+    /// here begins.
+    func withKeyedWorld<T>(isolation: isolated (any Actor)? = #isolation, _ body: (GatewayWorld) async throws -> T) async throws -> T {
+        try await withWorld { world in
+            try await world.addKey("openai", "k1", key: "key-1")
+            return try await body(world)
+        }
+    }
 
     /// Runs `body` with a gateway the test stops itself; one still running afterwards is killed.
     func withStartedGateway<T>(

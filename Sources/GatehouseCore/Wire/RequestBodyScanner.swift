@@ -194,9 +194,12 @@ private struct Scanner {
         let inner = UnsafeRawBufferPointer(rebasing: bytes[(range.lowerBound + 1)..<(range.upperBound - 1)])
         // Without escapes the bytes are the value (`skipString` has refused control characters);
         // ASCII needs no validation.
-        if !inner.contains(where: { $0 == UInt8(ascii: "\\") || $0 >= 0x80 }) { return String(decoding: inner, as: UTF8.self) }
-        if !inner.contains(UInt8(ascii: "\\")) { return String(validating: inner, as: UTF8.self) }
-        return (try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[range])))?.stringValue
+        var ascii = true
+        for byte in inner {
+            if byte == UInt8(ascii: "\\") { return (try? JSONValue.parse(UnsafeRawBufferPointer(rebasing: bytes[range])))?.stringValue }
+            if byte >= 0x80 { ascii = false }
+        }
+        return ascii ? String(decoding: inner, as: UTF8.self) : String(validating: inner, as: UTF8.self)
     }
 
     /// Whether the bytes at `range` are `true`, `false`, `null` or a JSON number.

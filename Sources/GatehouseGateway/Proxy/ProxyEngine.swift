@@ -188,9 +188,7 @@ struct ProxyEngine: Sendable {
         let upstreamBody = Self.upstreamBody(body, replacing: scan.modelRange, with: modelID)
 
         // Health and credentials as they are now.
-        let (routingResult, routingChanged) = runtime.routing.currentNoting()
-        let routing = try routingResult.get()
-        if routingChanged { runtime.recorder.adopt(routing) }
+        let routing = try runtime.currentRouting()
         let pin = try session.flatMap { key in try runtime.sessions.current().get().sessions[key]?.pin }
         let profiles = try runtime.profiles(of: providerID, pinned: pin?.profile, in: snapshot)
         let now = WallClock.nowMillis()
@@ -645,36 +643,31 @@ struct RequestLogger: Sendable {
             return
         }
         var metadata = Logger.Metadata(minimumCapacity: 10)
-        metadata["request.id"] = .string(log.requestID)
-        metadata["wire"] = .string(log.api.rawValue)
-        metadata["status"] = .string(String(log.status))
-        metadata["attempts"] = .string(String(log.attempts))
-        metadata["duration.ms"] = .string(Self.milliseconds(duration))
-        if let agent = log.agent { metadata["agent"] = .string(agent) }
-        if let provider = log.provider { metadata["provider"] = .string(provider) }
-        if let model = log.model { metadata["model"] = .string(model) }
-        if let profile = log.profile { metadata["auth.profile"] = .string(profile) }
-        if let error = log.error { metadata["error"] = .string(error) }
+        Self.forEachField(of: log, duration: duration) { key, value in metadata[key] = .string(value) }
         logger.info("request", metadata: metadata)
     }
 
-    /// The line as the gateway's own handler writes it (the keys in its sorted order); nil when the
-    /// logger's handler is another one.
+    /// The line as the gateway's own handler writes it; nil when the logger's handler is another one.
     func directLine(_ log: RequestLog, duration: Duration) -> LogLine? {
         guard let directLabel else { return nil }
         var line = LogLine(level: .info, label: directLabel, fields: 10)
-        if let agent = log.agent { line.field("agent", agent) }
-        line.field("attempts", String(log.attempts))
-        if let profile = log.profile { line.field("auth.profile", profile) }
-        line.field("duration.ms", Self.milliseconds(duration))
-        if let error = log.error { line.field("error", error) }
-        if let model = log.model { line.field("model", model) }
-        if let provider = log.provider { line.field("provider", provider) }
-        line.field("request.id", log.requestID)
-        line.field("status", String(log.status))
-        line.field("wire", log.api.rawValue)
+        Self.forEachField(of: log, duration: duration) { key, value in line.field(key, value) }
         line.end(source: Self.source, message: "request")
         return line
+    }
+
+    /// The line's fields, the keys in sorted order (as the handler writes them).
+    private static func forEachField(of log: RequestLog, duration: Duration, _ body: (String, String) -> Void) {
+        if let agent = log.agent { body("agent", agent) }
+        body("attempts", String(log.attempts))
+        if let profile = log.profile { body("auth.profile", profile) }
+        body("duration.ms", milliseconds(duration))
+        if let error = log.error { body("error", error) }
+        if let model = log.model { body("model", model) }
+        if let provider = log.provider { body("provider", provider) }
+        body("request.id", log.requestID)
+        body("status", String(log.status))
+        body("wire", log.api.rawValue)
     }
 
     /// The module swift-log names as the line's source.

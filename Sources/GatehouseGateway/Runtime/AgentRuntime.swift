@@ -19,6 +19,8 @@ final class AgentRuntime: Sendable {
     let sessionStore: SessionStore
     let recorder: HealthRecorder
     let probes = Mutex(Probes())
+    /// The load of `auth-state.json` the health recorder last adopted.
+    private let adoptedRouting = Atomic<Int>(0)
 
     /// How long the request path goes on with what it read of the agent's files before it looks at
     /// them again: one `stat` per file per millisecond under load instead of one per request, and
@@ -32,7 +34,6 @@ final class AgentRuntime: Sendable {
         /// The configuration it was made with (kept, so that its identity is never another's).
         var configuration: GatewayState.Snapshot
         var byProvider: [String: [AuthProfile]]
-        var providers: [ProfileID: String]
     }
 
     private let profileIndex = Mutex<ProfileIndex?>(nil)
@@ -45,17 +46,24 @@ final class AgentRuntime: Sendable {
         let index = try profileIndex.withLock { cached -> ProfileIndex in
             if let cached, cached.version == version, cached.configuration === snapshot { return cached }
             let all = try result.get().sortedProfiles + snapshot.environmentProfiles
-            let made = ProfileIndex(
-                version: version, configuration: snapshot, byProvider: Dictionary(grouping: all, by: \.provider),
-                providers: Dictionary(all.map { ($0.id, $0.provider) }, uniquingKeysWith: { first, _ in first }))
+            let made = ProfileIndex(version: version, configuration: snapshot, byProvider: Dictionary(grouping: all, by: \.provider))
             cached = made
             return made
         }
         let own = index.byProvider[provider] ?? []
-        guard let pinned, let id = try? ProfileID(parsing: pinned), let owner = index.providers[id], owner != provider,
-            let other = index.byProvider[owner]?.first(where: { $0.id == id })
+        guard let pinned, let id = try? ProfileID(parsing: pinned), id.provider != provider,
+            let other = index.byProvider[id.provider]?.first(where: { $0.id == id })
         else { return own }
         return own + [other]
+    }
+
+    /// The agent's `auth-state.json` as it is now (order and stats); a load the health recorder has
+    /// not adopted yet is adopted first, whichever caller reads it.
+    func currentRouting() throws -> AuthStateDocument {
+        let (result, _, version) = routing.currentVersioned()
+        let document = try result.get()
+        if adoptedRouting.exchange(version, ordering: .relaxed) != version { recorder.adopt(document) }
+        return document
     }
 
     init(home: GatehouseHome, id: String, policy: CooldownPolicy, events: HealthEventBroadcaster, logger: Logger) throws {

@@ -32,8 +32,8 @@ struct GatewayRoutes: Sendable {
             case .success(let prepared): view = prepared
             case .failure(let error): throw WireError(status: .internalServerError, kind: .upstream, message: error.message)
             }
-            let (routing, routingChanged) = runtime.routing.currentNoting()
-            if routingChanged, let routing = try? routing.get() { runtime.recorder.adopt(routing) }
+            // A routing file that does not parse leaves the health as it is; the listing still answers.
+            _ = try? runtime.currentRouting()
             let availability = view.availability(stats: runtime.recorder.allStats(), now: WallClock.nowMillis())
             let body = view.listJSON(availability: availability, all: request.uri.queryParameters["all"] == "true")
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))

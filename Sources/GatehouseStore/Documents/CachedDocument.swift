@@ -54,13 +54,6 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
         currentVersioned().result
     }
 
-    /// The document as it is on disk now, and whether it changed since the last call.
-    @inlinable
-    public func currentNoting() -> (result: Result<Document, StoreError>, changed: Bool) {
-        let (result, changed, _) = currentVersioned()
-        return (result, changed)
-    }
-
     /// The document as it is on disk now, whether it changed since the last call, and the number of
     /// its load (a caller that keeps something derived from it compares this number).
     @inlinable
