@@ -482,7 +482,7 @@ enum RawRequest {
 
 extension MockHTTPResponse {
     /// The status and the start of the body, for failure messages (a model list is long).
-    fileprivate var summary: String { "\(status) \(text.prefix(400))" }
+    var summary: String { "\(status) \(text.prefix(400))" }
 }
 
 struct RawConnectionError: Error, CustomStringConvertible {

@@ -284,6 +284,85 @@ struct UpstreamHTTPClientTests {
         }
     }
 
+    /// `startOnIdleConnection`, its callback turned into an awaited result.
+    static func startOnIdle(
+        _ client: UpstreamHTTPClient, _ request: UpstreamRequest, on loop: any EventLoop, cancellation: UpstreamCancellation = UpstreamCancellation()
+    ) async -> (started: Bool, result: Result<UpstreamResponse, any Error>?, onLoop: Bool) {
+        await withCheckedContinuation { continuation in
+            let started = client.startOnIdleConnection(request, on: loop, cancellation: cancellation) { result in
+                continuation.resume(returning: (true, result, loop.inEventLoop))
+            }
+            if !started { continuation.resume(returning: (false, nil, false)) }
+        }
+    }
+
+    @Test("A request started on an idle pooled connection: nothing is sent without one; with one, the answer comes on the given loop, whole")
+    func startOnIdleConnection() async throws {
+        try await MockProvider.with { mock in
+            try await Self.withClient { client in
+                let loop = MultiThreadedEventLoopGroup.singleton.next()
+                let none = await Self.startOnIdle(client, try Self.chat(mock), on: loop)
+                #expect(!none.started)
+                #expect(client.connectionsOpened == 0, "nothing may be sent or opened without an idle connection")
+                #expect(try await mock.counters()["chat.requests"] == nil)
+
+                _ = try await Self.read(try await client.execute(try Self.chat(mock), on: loop).body)
+                for round in 0..<3 {
+                    let started = await Self.startOnIdle(client, try Self.chat(mock), on: loop)
+                    #expect(started.started && started.onLoop, "round \(round)")
+                    let response = try #require(try started.result?.get(), "round \(round)")
+                    #expect(response.status == .ok)
+                    let body = try #require(response.body.takeIfComplete(), "a small answer is whole when the callback runs")
+                    #expect(String(buffer: body).contains("Hello from the mock."))
+                }
+                #expect(client.connectionsOpened == 1, "the requests went on the pooled connection")
+                #expect(client.idleConnections == 1)
+            }
+        }
+    }
+
+    @Test("A request started on a pooled connection the upstream closed: the failure says it was never sent, and nothing is sent again")
+    func startOnClosedIdleConnection() async throws {
+        let requests = RequestCounter()
+        try await Self.withServer({ OneAnswerPerConnection(requests: requests) }) { base in
+            let url = try UpstreamURL(base + "/answer")
+            try await Self.withClient { client in
+                let loop = MultiThreadedEventLoopGroup.singleton.next()
+                _ = try await Self.read(try await client.execute(UpstreamRequest(url: url, body: [ByteBuffer(string: "{}")]), on: loop).body)
+                let started = await Self.startOnIdle(client, UpstreamRequest(url: url, body: [ByteBuffer(string: "{}")]), on: loop)
+                #expect(started.started && started.onLoop)
+                guard case .failure(let error as UpstreamError) = started.result else {
+                    Issue.record("expected an UpstreamError, got \(String(describing: started.result))")
+                    return
+                }
+                #expect(error.neverSent && error.code == .connectionClosed, "\(error)")
+                #expect(requests.count.load(ordering: .relaxed) == 2)
+                #expect(client.connectionsOpened == 1, "the started request is not sent again by the client")
+            }
+        }
+    }
+
+    @Test("A request started with a cancelled token is not sent: the callback gets CancellationError, the connection stays pooled")
+    func startCancelled() async throws {
+        try await MockProvider.with { mock in
+            try await Self.withClient { client in
+                let loop = MultiThreadedEventLoopGroup.singleton.next()
+                _ = try await Self.read(try await client.execute(try Self.chat(mock), on: loop).body)
+                let cancellation = UpstreamCancellation()
+                cancellation.cancel()
+                let started = await Self.startOnIdle(client, try Self.chat(mock), on: loop, cancellation: cancellation)
+                #expect(started.started)
+                guard case .failure(let error) = started.result else {
+                    Issue.record("expected a failure, got \(String(describing: started.result))")
+                    return
+                }
+                #expect(error is CancellationError, "\(error)")
+                #expect(try await mock.counters()["chat.requests"] == 1)
+                #expect(client.idleConnections == 1)
+            }
+        }
+    }
+
     @Test("A reader that takes nothing for longer than the idle timeout gives the connection up: readerStalled")
     func stalledReader() async throws {
         try await Self.withServer({ LargeAnswer() }) { base in

@@ -31,20 +31,21 @@ struct ProxyEngine: Sendable {
     }
 
     /// Whether a header from the client goes upstream (everything else, the client's own
-    /// credentials above all, stays here). `name` is lowercase.
+    /// credentials above all, stays here), in any letter case.
     static func isForwardedRequestHeader(_ name: String) -> Bool {
-        switch name {
-        case "anthropic-version", "anthropic-beta", "anthropic-dangerous-direct-browser-access", "openai-organization", "openai-project",
-            "openai-beta", "x-stainless-retry-count", "accept", "idempotency-key":
-            true
-        default: false
-        }
+        forwardedRequestHeaders.contains { HeaderName.matches(name, $0) }
     }
 
-    /// Response headers that come back to the client.
+    private static let forwardedRequestHeaders: [StaticString] = [
+        "anthropic-version", "anthropic-beta", "anthropic-dangerous-direct-browser-access", "openai-organization", "openai-project",
+        "openai-beta", "x-stainless-retry-count", "accept", "idempotency-key",
+    ]
+
+    /// Response headers that come back to the client, in any letter case.
     static func isForwardedResponseHeader(_ name: String) -> Bool {
-        name == "content-type" || name == "retry-after" || name == "request-id" || name == "x-request-id"
-            || name.hasPrefix("anthropic-ratelimit-") || name.hasPrefix("x-ratelimit-") || name == "openai-processing-ms"
+        HeaderName.matches(name, "content-type") || HeaderName.matches(name, "retry-after") || HeaderName.matches(name, "request-id")
+            || HeaderName.matches(name, "x-request-id") || HeaderName.hasPrefix(name, "anthropic-ratelimit-")
+            || HeaderName.hasPrefix(name, "x-ratelimit-") || HeaderName.matches(name, "openai-processing-ms")
     }
 
     private static let requestCounter = Atomic<UInt64>(0)
@@ -60,41 +61,111 @@ struct ProxyEngine: Sendable {
         "gh-\(requestPrefix)-\(requestCounter.wrappingAdd(1, ordering: .relaxed).oldValue)"
     }
 
-    /// The answer to a model request. `cancellation` is cancelled when the client hangs up.
-    func handle(_ request: ModelRequest, cancellation: UpstreamCancellation) async -> ProxyAnswer {
-        let start = ContinuousClock.now
-        let requestID = Self.nextRequestID()
-        let api = request.api
-        var log = RequestLog(requestID: requestID, api: api)
-        var answer: ProxyAnswer
+    /// Serves a model request, on its connection's event loop; `client` gets the answer. The client
+    /// hanging up cancels `cancellation`.
+    ///
+    /// Most requests run with no task: when the first credential is a key or a token and an idle
+    /// pooled connection to the provider is on this loop, the request goes upstream at once and its
+    /// answer is written from the connection's read of it. Everything else (an OAuth login, a
+    /// connection to open, a failover, a stream, a session pin to write) goes on in a task, through
+    /// the same steps.
+    func serve(_ request: ModelRequest, cancellation: UpstreamCancellation, client: ClientAnswerWriter) {
+        var log = RequestLog(requestID: Self.nextRequestID(), api: request.api)
+        let planned: PlannedRequest
         do {
-            answer = try await serve(request, requestID: requestID, cancellation: cancellation, log: &log)
-        } catch is CancellationError {
+            planned = try plan(request, log: &log)
+        } catch {
+            return client.deliver(logged(answer(for: error, log: &log), log: log))
+        }
+        if let first = planned.order.first, !first.awaitingProbe, startOnIdleConnection(first, planned, cancellation: cancellation, client: client, log: log) {
+            return
+        }
+        finishInTask(planned, first: nil, cancellation: cancellation, client: client, log: log)
+    }
+
+    /// Sends the first attempt on an idle pooled connection, if the credential is at hand (a key or
+    /// a token) and such a connection is there; false, with nothing sent or recorded, otherwise.
+    private func startOnIdleConnection(
+        _ entry: CandidatePlan.Entry, _ planned: PlannedRequest, cancellation: UpstreamCancellation, client: ClientAnswerWriter, log: RequestLog
+    ) -> Bool {
+        let profile = entry.profile
+        var headers = Self.upstreamHeaders(planned.forwarded, credentialRoom: 2)
+        guard let secret = try? storedSecret(of: profile, resolver: planned.snapshot.resolver),
+            (try? addCredential(secret, of: profile, provider: planned.provider, to: &headers)) != nil
+        else { return false }
+        let request = UpstreamRequest(method: .POST, url: planned.url, headers: headers, body: planned.body)
+        let started = upstream.startOnIdleConnection(request, on: planned.eventLoop, cancellation: cancellation) { result in
+            // A plain success with nothing more to do is answered here; anything else goes on in a task.
+            if case .success(let response) = result, (200..<300).contains(Int(response.status.code)),
+                pinUpdate(planned.pinAction, chosen: profile.id, runtime: planned.runtime, session: planned.session) == nil
+            {
+                var log = log
+                log.attempts = 1
+                log.profile = profile.id.description
+                log.status = Int(response.status.code)
+                let answer = relay(
+                    response, api: planned.api, profile: profile.id, model: planned.modelID, secret: secret, runtime: planned.runtime,
+                    requestID: log.requestID, attempts: 1)
+                return client.deliver(logged(answer, log: log))
+            }
+            let outcome = FirstAttempt(profile: profile.id, secret: secret, result: result)
+            finishInTask(planned, first: outcome, cancellation: cancellation, client: client, log: log)
+        }
+        if started { planned.runtime.recorder.markUsed(profile.id) }
+        return started
+    }
+
+    /// Serves the rest of a request in a task: it runs here until it first waits.
+    private func finishInTask(
+        _ planned: PlannedRequest, first: FirstAttempt?, cancellation: UpstreamCancellation, client: ClientAnswerWriter, log: RequestLog
+    ) {
+        Task.immediate {
+            var log = log
+            let answer: ProxyAnswer
+            do {
+                answer = try await attempts(planned, first: first, cancellation: cancellation, log: &log)
+            } catch {
+                answer = self.answer(for: error, log: &log)
+            }
+            await client.send(logged(answer, log: log))
+        }
+    }
+
+    /// The answer to a request that ended in `error`, which the log records.
+    private func answer(for error: any Error, log: inout RequestLog) -> ProxyAnswer {
+        switch error {
+        case is CancellationError:
             // The client hung up, or a stop's drain time ran out: the upstream request was cancelled.
             log.status = 499
             log.error = Self.cancelled
-            answer = WireError(status: .custom(code: 499, reasonPhrase: "Client Closed Request"), kind: .upstream, message: "request cancelled (the connection closed or the gateway stopped)")
-                .answer(for: api, requestID: requestID)
-        } catch let error as WireError {
+            return WireError(
+                status: .custom(code: 499, reasonPhrase: "Client Closed Request"), kind: .upstream,
+                message: "request cancelled (the connection closed or the gateway stopped)"
+            ).answer(for: log.api, requestID: log.requestID)
+        case let error as WireError:
             log.status = Int(error.status.code)
             log.error = error.message
-            answer = error.answer(for: api, requestID: requestID)
-        } catch {
+            return error.answer(for: log.api, requestID: log.requestID)
+        default:
             log.status = 500
             log.error = "\(error)"
-            answer = WireError(status: .internalServerError, kind: .upstream, message: "internal error: \(error)").answer(for: api, requestID: requestID)
+            return WireError(status: .internalServerError, kind: .upstream, message: "internal error: \(error)")
+                .answer(for: log.api, requestID: log.requestID)
         }
+    }
+
+    /// The answer with its request line: written now for a complete answer; for a stream when it
+    /// ends, so that its duration is the whole answer's and a stream that was cut says so.
+    private func logged(_ answer: ProxyAnswer, log: RequestLog) -> ProxyAnswer {
         guard case .stream(let produce) = answer.body else {
-            requestLines.emit(log, duration: ContinuousClock.now - start)
+            requestLines.emit(log, duration: ContinuousClock.now - log.start)
             return answer
         }
-        // A streamed answer's line is written when it ends: its duration is the whole answer's, and
-        // a stream that was cut says so.
         let requestLines = self.requestLines
-        let streamLog = log
+        var answer = answer
         answer.body = .stream { writer in
-            var log = streamLog
-            defer { requestLines.emit(log, duration: ContinuousClock.now - start) }
+            var log = log
+            defer { requestLines.emit(log, duration: ContinuousClock.now - log.start) }
             do {
                 log.error = try await produce(writer)
                 return log.error
@@ -109,31 +180,56 @@ struct ProxyEngine: Sendable {
     /// The answer to a model request refused before it was read whole (a body over the limit).
     func refuse(_ error: WireError, api: WireAPI) -> ProxyAnswer {
         var log = RequestLog(requestID: Self.nextRequestID(), api: api)
-        log.status = Int(error.status.code)
-        log.error = error.message
-        requestLines.emit(log, duration: .zero)
-        return error.answer(for: api, requestID: log.requestID)
+        return logged(answer(for: error, log: &log), log: log)
     }
 
-    private func serve(_ request: ModelRequest, requestID: String, cancellation: UpstreamCancellation, log: inout RequestLog) async throws -> ProxyAnswer {
+    /// A model request checked and planned: what its attempts need.
+    struct PlannedRequest: Sendable {
+        var api: WireAPI
+        var runtime: AgentRuntime
+        var snapshot: GatewayState.Snapshot
+        var provider: ProviderDefinition
+        var providerID: String
+        var modelID: String
+        var session: String?
+        var pinAction: CandidatePlan.PinAction
+        /// The credentials to try, in order; none for a provider that needs none.
+        var order: [CandidatePlan.Entry]
+        /// The client's headers that go upstream, and the gateway's `anthropic-version` when it sent none.
+        var forwarded: HTTPHeaders
+        var body: [ByteBuffer]
+        var url: UpstreamURL
+        var eventLoop: any EventLoop
+    }
+
+    /// How the first attempt went when it was sent before the task.
+    struct FirstAttempt: Sendable {
+        var profile: ProfileID
+        var secret: String
+        var result: Result<UpstreamResponse, any Error>
+    }
+
+    /// Checks the request (token, agent, session, body, model, provider) and plans its credentials.
+    private func plan(_ request: ModelRequest, log: inout RequestLog) throws -> PlannedRequest {
         let api = request.api
         // One pass over the client's headers: the token, the gateway's own, and those that go upstream.
         var authorization: String?
         var apiKey: String?
         var agentHeader: String?
         var sessionHeader: String?
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(request.headers.count + 4)
-        headers.add(name: "content-type", value: "application/json")
-        headers.add(name: "user-agent", value: "gatehouse")
-        for (sentName, value) in request.headers {
-            let name = Self.lowercased(sentName)
-            switch name {
-            case "authorization": authorization = authorization ?? value
-            case "x-api-key": apiKey = apiKey ?? value
-            case "x-gatehouse-agent": agentHeader = agentHeader ?? value
-            case "x-gatehouse-session": sessionHeader = sessionHeader ?? value
-            default: if Self.isForwardedRequestHeader(name) { headers.add(name: name, value: value) }
+        // The client's headers that go upstream (most requests have none).
+        var forwarded = HTTPHeaders()
+        for (name, value) in request.headers {
+            if HeaderName.matches(name, "authorization") {
+                authorization = authorization ?? value
+            } else if HeaderName.matches(name, "x-api-key") {
+                apiKey = apiKey ?? value
+            } else if HeaderName.matches(name, "x-gatehouse-agent") {
+                agentHeader = agentHeader ?? value
+            } else if HeaderName.matches(name, "x-gatehouse-session") {
+                sessionHeader = sessionHeader ?? value
+            } else if Self.isForwardedRequestHeader(name) {
+                forwarded.add(name: HeaderName.lowercased(name), value: value)
             }
         }
         try access.check(authorization: authorization, apiKey: apiKey)
@@ -214,8 +310,8 @@ struct ProxyEngine: Sendable {
             order = []
         }
 
-        if api == .anthropicMessages && !headers.contains(name: "anthropic-version") {
-            headers.add(name: "anthropic-version", value: "2023-06-01")
+        if api == .anthropicMessages && !forwarded.contains(name: "anthropic-version") {
+            forwarded.add(name: "anthropic-version", value: "2023-06-01")
         }
         let url: UpstreamURL
         switch snapshot.upstreamURLs[providerID] {
@@ -225,15 +321,25 @@ struct ProxyEngine: Sendable {
         case nil:
             throw WireError(status: .internalServerError, kind: .upstream, message: "provider \(providerID) has no baseUrl")
         }
-        if order.isEmpty {
-            return try await serveWithoutCredential(
-                UpstreamRequest(method: .POST, url: url, headers: headers, body: upstreamBody), api: api, providerID: providerID,
-                model: modelID, runtime: runtime, requestID: requestID, eventLoop: request.eventLoop, cancellation: cancellation, log: &log)
-        }
+        return PlannedRequest(
+            api: api, runtime: runtime, snapshot: snapshot, provider: provider, providerID: providerID, modelID: modelID, session: session,
+            pinAction: plan.pinAction, order: order, forwarded: forwarded, body: upstreamBody, url: url, eventLoop: request.eventLoop)
+    }
+
+    /// Tries the planned credentials in order until one answers, and fails over on what another one
+    /// could avoid. `first` is how the first attempt went when it was sent before the task.
+    private func attempts(
+        _ planned: PlannedRequest, first: FirstAttempt?, cancellation: UpstreamCancellation, log: inout RequestLog
+    ) async throws -> ProxyAnswer {
+        let (runtime, providerID, modelID) = (planned.runtime, planned.providerID, planned.modelID)
+        if planned.order.isEmpty { return try await serveWithoutCredential(planned, cancellation: cancellation, log: &log) }
+        // A first attempt that never left (its pooled connection had closed) is made again.
+        var first = first
+        if case .failure(let error as UpstreamError) = first?.result, error.neverSent { first = nil }
+        var order = planned.order[...]
         var lastFailure: (status: Int, headers: HTTPHeaders, body: ByteBuffer)?
         var lastTransport: String?
-        while !order.isEmpty {
-            let entry = order.removeFirst()
+        while let entry = order.popFirst() {
             let profile = entry.profile
             let probing = entry.awaitingProbe
             if probing {
@@ -247,35 +353,38 @@ struct ProxyEngine: Sendable {
             attempt: while true {
                 log.attempts += 1
                 log.profile = profile.id.description
-                let credential: (headers: [(String, String)], secret: String)
-                do {
-                    credential = try await credentialHeaders(profile, provider: provider, agent: runtime.id, resolver: snapshot.resolver)
-                } catch let error as OAuthError {
-                    lastTransport = error.message
-                    break attempt
-                }
-                var attemptHeaders = headers
-                for (name, value) in credential.headers {
-                    // The client's own authorization and x-api-key never go upstream: no search for them.
-                    if name == "authorization" || name == "x-api-key" {
-                        attemptHeaders.add(name: name, value: value)
-                    } else {
-                        attemptHeaders.replaceOrAdd(name: name, value: value)
+                let secret: String
+                let result: Result<UpstreamResponse, any Error>
+                if let sent = first, sent.profile == profile.id {
+                    first = nil
+                    (secret, result) = (sent.secret, sent.result)
+                } else {
+                    // The attempt's headers are made in one buffer, with room for the request's own.
+                    var headers = Self.upstreamHeaders(planned.forwarded, credentialRoom: 2)
+                    do {
+                        secret = try await credentialSecret(of: profile, agent: runtime.id, resolver: planned.snapshot.resolver)
+                        try addCredential(secret, of: profile, provider: planned.provider, to: &headers)
+                    } catch let error as OAuthError {
+                        lastTransport = error.message
+                        break attempt
+                    }
+                    runtime.recorder.markUsed(profile.id)
+                    do {
+                        result = .success(
+                            try await upstream.execute(
+                                UpstreamRequest(method: .POST, url: planned.url, headers: headers, body: planned.body), on: planned.eventLoop,
+                                cancellation: cancellation))
+                    } catch {
+                        result = .failure(error)
                     }
                 }
-                runtime.recorder.markUsed(profile.id)
-                // Only failures record the fingerprint: it is not worked out for every request.
-                let secret = credential.secret
                 let response: UpstreamResponse
-                do {
-                    response = try await upstream.execute(
-                        UpstreamRequest(method: .POST, url: url, headers: attemptHeaders, body: upstreamBody), on: request.eventLoop,
-                        cancellation: cancellation)
-                } catch is CancellationError {
-                    throw CancellationError()
-                } catch where Task.isCancelled {
-                    throw CancellationError()
-                } catch {
+                switch result {
+                case .success(let answered):
+                    response = answered
+                case .failure(let error):
+                    if error is CancellationError || Task.isCancelled { throw CancellationError() }
+                    // Only failures record the fingerprint: it is not worked out for every request.
                     let failure = (error as? UpstreamError)?.transportFailure ?? .connectionRefused
                     runtime.recorder.markFailure(
                         profile.id, model: modelID, classification: FailureClassifier.classify(.transport(failure), now: WallClock.nowMillis()),
@@ -286,10 +395,10 @@ struct ProxyEngine: Sendable {
                 let status = Int(response.status.code)
                 if (200..<300).contains(status) {
                     log.status = status
-                    await applyPin(plan.pinAction, chosen: profile.id, runtime: runtime, session: session)
+                    await applyPin(planned.pinAction, chosen: profile.id, runtime: runtime, session: planned.session)
                     return relay(
-                        response, api: api, profile: profile.id, model: modelID, secret: secret, runtime: runtime, requestID: requestID,
-                        attempts: log.attempts)
+                        response, api: planned.api, profile: profile.id, model: modelID, secret: secret, runtime: runtime,
+                        requestID: log.requestID, attempts: log.attempts)
                 }
                 // An error answer: read a bounded prefix to classify it.
                 let errorBody = await response.body.collectPrefix(limit: Self.errorBodyLimit)
@@ -301,13 +410,15 @@ struct ProxyEngine: Sendable {
                     // The request's own fault: every credential would get the same answer.
                     log.status = status
                     log.error = "format"
-                    return Self.passThrough(status: status, headers: response.headers, body: errorBody, profile: profile.id, requestID: requestID, attempts: log.attempts)
+                    return Self.passThrough(
+                        status: status, headers: response.headers, body: errorBody, profile: profile.id, requestID: log.requestID,
+                        attempts: log.attempts)
                 }
                 if case .oauth = profile.credential, classification.reason == .auth || classification.reason == .authPermanent, !refreshed {
                     // One forced refresh and one retry on the same login.
                     refreshed = true
                     do {
-                        _ = try await tokens.accessTokenAfterRejection(agent: runtime.id, profile: profile.id, rejectedAccessToken: credential.secret)
+                        _ = try await tokens.accessTokenAfterRejection(agent: runtime.id, profile: profile.id, rejectedAccessToken: secret)
                         continue attempt
                     } catch {
                         lastTransport = "\(profile.id): \(error)"
@@ -323,7 +434,7 @@ struct ProxyEngine: Sendable {
             log.status = lastFailure.status
             log.error = "all \(log.attempts) attempt(s) failed"
             return Self.passThrough(
-                status: lastFailure.status, headers: lastFailure.headers, body: lastFailure.body, profile: nil, requestID: requestID,
+                status: lastFailure.status, headers: lastFailure.headers, body: lastFailure.body, profile: nil, requestID: log.requestID,
                 attempts: log.attempts)
         }
         throw WireError(
@@ -333,62 +444,100 @@ struct ProxyEngine: Sendable {
 
     /// One attempt with no credential, to a provider that needs none (a local server); nothing is
     /// recorded in profile health and the answer names no profile.
-    private func serveWithoutCredential(
-        _ request: UpstreamRequest, api: WireAPI, providerID: String, model: String, runtime: AgentRuntime, requestID: String,
-        eventLoop: any EventLoop, cancellation: UpstreamCancellation, log: inout RequestLog
-    ) async throws -> ProxyAnswer {
+    private func serveWithoutCredential(_ planned: PlannedRequest, cancellation: UpstreamCancellation, log: inout RequestLog) async throws -> ProxyAnswer {
         log.attempts = 1
         log.profile = "none"
+        let request = UpstreamRequest(method: .POST, url: planned.url, headers: Self.upstreamHeaders(planned.forwarded, credentialRoom: 0), body: planned.body)
         let response: UpstreamResponse
         do {
-            response = try await upstream.execute(request, on: eventLoop, cancellation: cancellation)
+            response = try await upstream.execute(request, on: planned.eventLoop, cancellation: cancellation)
         } catch is CancellationError {
             throw CancellationError()
         } catch where Task.isCancelled {
             throw CancellationError()
         } catch {
-            throw WireError(status: .badGateway, kind: .upstream, message: "no answer from \(providerID) (it needs no credential): \(error)")
+            throw WireError(status: .badGateway, kind: .upstream, message: "no answer from \(planned.providerID) (it needs no credential): \(error)")
         }
         log.status = Int(response.status.code)
         guard (200..<300).contains(log.status) else {
             let body = await response.body.collectPrefix(limit: Self.errorBodyLimit)
-            return Self.passThrough(status: log.status, headers: response.headers, body: body, profile: nil, requestID: requestID, attempts: 1)
+            return Self.passThrough(status: log.status, headers: response.headers, body: body, profile: nil, requestID: log.requestID, attempts: 1)
         }
-        return relay(response, api: api, profile: nil, model: model, secret: nil, runtime: runtime, requestID: requestID, attempts: 1)
+        return relay(
+            response, api: planned.api, profile: nil, model: planned.modelID, secret: nil, runtime: planned.runtime, requestID: log.requestID,
+            attempts: 1)
     }
 
-    /// The headers that carry a profile's credential upstream, and the secret they carry.
-    private func credentialHeaders(
-        _ profile: AuthProfile, provider: ProviderDefinition, agent: String, resolver: EnvironmentSecretResolver
-    ) async throws -> (headers: [(String, String)], secret: String) {
-        let secret: String
+    /// The secret a profile's credential sends: its key or token, or the OAuth login's access token
+    /// (refreshed when it is due).
+    private func credentialSecret(of profile: AuthProfile, agent: String, resolver: EnvironmentSecretResolver) async throws -> String {
+        if let stored = try storedSecret(of: profile, resolver: resolver) { return stored }
+        return try await tokens.accessToken(agent: agent, profile: profile.id)
+    }
+
+    /// The key or token of a profile; nil for an OAuth login.
+    private func storedSecret(of profile: AuthProfile, resolver: EnvironmentSecretResolver) throws(OAuthError) -> String? {
         switch profile.credential {
         case .oauth:
-            secret = try await tokens.accessToken(agent: agent, profile: profile.id)
+            return nil
         case .apiKey, .token:
             guard let value = profile.secret(using: resolver).value else {
                 throw OAuthError(code: .notFound, profile: profile.id.description, message: "\(profile.id) has no usable secret")
             }
-            secret = value
+            return value
         }
+    }
+
+    /// Adds the headers that carry `secret`, a profile's credential, upstream.
+    private func addCredential(_ secret: String, of profile: AuthProfile, provider: ProviderDefinition, to headers: inout HTTPHeaders) throws(OAuthError) {
         // Headers go upstream unchecked: a secret with a line break would split them.
         guard UpstreamRequest.isValidHeaderValue(secret) else {
             throw OAuthError(
                 code: .notFound, profile: profile.id.description,
                 message: "\(profile.id)'s secret holds a control character (a line break?), so it cannot be sent; add it again")
         }
-        if case .oauth = profile.credential {
-            if let oauth = provider.oauth { return (oauth.requestHeaders(accessToken: secret), secret) }
-            return ([("authorization", "Bearer \(secret)")], secret)
-        }
-        switch provider.auth {
-        case .bearer: return ([("authorization", "Bearer \(secret)")], secret)
-        case .xAPIKey: return ([("x-api-key", secret)], secret)
+        // The client's own authorization and x-api-key never go upstream: no search for them.
+        switch (profile.credential, provider.oauth, provider.auth) {
+        case (.oauth, let oauth?, _):
+            for (name, value) in oauth.requestHeaders(accessToken: secret) {
+                if name == "authorization" || name == "x-api-key" {
+                    headers.add(name: name, value: value)
+                } else {
+                    headers.replaceOrAdd(name: name, value: value)
+                }
+            }
+        case (.oauth, nil, _), (_, _, .bearer): headers.add(name: "authorization", value: "Bearer " + secret)
+        case (_, _, .xAPIKey): headers.add(name: "x-api-key", value: secret)
         }
     }
 
+    /// The headers of an upstream request: the gateway's own and the client's forwarded ones, with
+    /// room for `credentialRoom` credential headers and the two the request adds (`Host`,
+    /// `Content-Length`), so that none of them makes a copy.
+    static func upstreamHeaders(_ forwarded: HTTPHeaders, credentialRoom: Int) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(forwarded.count + credentialRoom + 4)
+        headers.add(name: "content-type", value: "application/json")
+        headers.add(name: "user-agent", value: "gatehouse")
+        if !forwarded.isEmpty { headers.add(contentsOf: forwarded) }
+        return headers
+    }
+
+    /// Writes the session's pin change after a success, if there is one.
     private func applyPin(_ action: CandidatePlan.PinAction, chosen: ProfileID, runtime: AgentRuntime, session: String?) async {
-        guard let session else { return }
+        guard let session, let update = pinUpdate(action, chosen: chosen, runtime: runtime, session: session) else { return }
+        do {
+            try await runtime.sessionStore.apply(update, session: session, now: WallClock.nowMillis())
+            // The session's next request reads what was just written.
+            runtime.sessions.invalidate()
+        } catch {
+            logger.warning("could not update the session's pin", metadata: ["session": "\(session)", "error": "\(error)"])
+        }
+    }
+
+    /// The pin change a success through `chosen` makes to the session; nil when there is none to write.
+    private func pinUpdate(_ action: CandidatePlan.PinAction, chosen: ProfileID, runtime: AgentRuntime, session: String?) -> CandidatePlan.PinAction? {
+        guard let session else { return nil }
         var effective = action
         // After a failover the session follows the profile that answered.
         switch action {
@@ -401,15 +550,8 @@ struct ProxyEngine: Sendable {
         default: break
         }
         switch effective {
-        case .none, .keep, .skipUserPin, .replaceAuto: return
-        default:
-            do {
-                try await runtime.sessionStore.apply(effective, session: session, now: WallClock.nowMillis())
-                // The session's next request reads what was just written.
-                runtime.sessions.invalidate()
-            } catch {
-                logger.warning("could not update the session's pin", metadata: ["session": "\(session)", "error": "\(error)"])
-            }
+        case .none, .keep, .skipUserPin, .replaceAuto: return nil
+        default: return effective
         }
     }
 
@@ -492,14 +634,31 @@ struct ProxyEngine: Sendable {
 
     /// The client's body with the model field's value replaced by the provider's own model id.
     static func upstreamBody(_ body: ByteBuffer, replacing range: Range<Int>, with model: String) -> [ByteBuffer] {
-        let encoded = JSONValue.string(model).serialized(pretty: false)
         let before = body.getSlice(at: body.readerIndex, length: range.lowerBound)!
         let after = body.getSlice(at: body.readerIndex + range.upperBound, length: body.readableBytes - range.upperBound)!
-        guard body.readableBytes <= copiedBodyLimit else { return [before, ByteBuffer(bytes: encoded), after] }
+        // A model id is written as it is, in quotes, unless it holds something JSON escapes.
+        let plain = !model.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
+        let escaped = plain ? nil : JSONValue.string(model).serialized(pretty: false)
+        func writeModel(to buffer: inout ByteBuffer) {
+            if let escaped {
+                buffer.writeBytes(escaped)
+            } else {
+                buffer.writeInteger(UInt8(ascii: "\""))
+                buffer.writeString(model)
+                buffer.writeInteger(UInt8(ascii: "\""))
+            }
+        }
+        let modelBytes = escaped?.count ?? model.utf8.count + 2
+        guard body.readableBytes <= copiedBodyLimit else {
+            var middle = ByteBuffer()
+            middle.reserveCapacity(modelBytes)
+            writeModel(to: &middle)
+            return [before, middle, after]
+        }
         var joined = ByteBuffer()
-        joined.reserveCapacity(before.readableBytes + encoded.count + after.readableBytes)
+        joined.reserveCapacity(before.readableBytes + modelBytes + after.readableBytes)
         joined.writeImmutableBuffer(before)
-        joined.writeBytes(encoded)
+        writeModel(to: &joined)
         joined.writeImmutableBuffer(after)
         return [joined]
     }
@@ -559,19 +718,13 @@ struct ProxyEngine: Sendable {
     private static func answerHeaders(_ upstream: HTTPHeaders, profile: ProfileID?, requestID: String, attempts: Int) -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.reserveCapacity(upstream.count + 3)
-        for (sentName, value) in upstream {
-            let name = lowercased(sentName)
-            if isForwardedResponseHeader(name) { headers.add(name: name, value: value) }
+        for (name, value) in upstream where isForwardedResponseHeader(name) {
+            headers.add(name: HeaderName.lowercased(name), value: value)
         }
         if let profile { headers.add(name: GatewayHeader.profile, value: profile.description) }
         headers.add(name: GatewayHeader.requestID, value: requestID)
         headers.add(name: GatewayHeader.attempts, value: String(attempts))
         return headers
-    }
-
-    /// A header name in lowercase; most are sent that way, and are then not copied.
-    static func lowercased(_ name: String) -> String {
-        name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? name.lowercased() : name
     }
 
     private func unavailable(_ all: CandidatePlan.AllUnavailable, provider: String, now: Int64) -> WireError {
@@ -607,9 +760,11 @@ struct ProxyEngine: Sendable {
 }
 
 /// The one log line of a request.
-struct RequestLog {
+struct RequestLog: Sendable {
     var requestID: String
     var api: WireAPI
+    /// When the request was read.
+    var start = ContinuousClock.now
     var agent: String?
     var provider: String?
     var model: String?

@@ -32,8 +32,8 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let engine: ProxyEngine
-    /// A request's task is being started (and may run to its end within `serve`).
-    private var startingTask = false
+    /// A request is being started (and may be answered within `serve`).
+    private var startingRequest = false
     /// A part went on to the router since it last heard of the end of a read.
     private var forwardedRead = false
     private var phase = Phase.idle
@@ -168,24 +168,19 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let writer = ClientAnswerWriter(
             handler: NIOLoopBound(self, eventLoop: context.eventLoop), context: NIOLoopBound(context, eventLoop: context.eventLoop),
             answerID: ObjectIdentifier(cancellation))
-        let engine = self.engine
-        let operation: @Sendable () async -> Void = {
-            let answer = await engine.handle(request, cancellation: cancellation)
-            await writer.send(answer)
-        }
-        guard !startingTask else {
+        guard !startingRequest else {
             // An answer that ended at once started the next waiting request: that one waits for the
             // loop's next turn (no recursion through a long pipelined queue).
-            Task(operation: operation)
+            let engine = self.engine
+            context.eventLoop.execute { engine.serve(request, cancellation: cancellation, client: writer) }
             return
         }
-        // The task runs here, on the loop, until it first waits (for the upstream's answer): no
-        // turn of the loop between the request's end and its upstream request. It resumes on this
-        // loop too: the gateway runs Swift concurrency's global executor on the event loops, each
-        // job on the loop of the thread that enqueued it (`EventLoopConcurrency`).
-        startingTask = true
-        Task.immediate(operation: operation)
-        startingTask = false
+        // The request goes upstream from here, on this loop: no turn of the loop between its end and
+        // its upstream request. Whatever waits for the upstream resumes on this loop too (a task's
+        // jobs run on the loop that enqueued them: `EventLoopConcurrency`).
+        startingRequest = true
+        engine.serve(request, cancellation: cancellation, client: writer)
+        startingRequest = false
     }
 
     /// Writes a complete answer; the answer has ended.
@@ -355,6 +350,16 @@ struct ClientAnswerWriter: Sendable {
     fileprivate let answerID: ObjectIdentifier
 
     private var eventLoop: any EventLoop { handler.eventLoop }
+
+    /// Sends the answer from the connection's loop: a complete one is written now, a stream from a
+    /// task.
+    func deliver(_ answer: ProxyAnswer) {
+        guard case .complete = answer.body else {
+            Task.immediate { await send(answer) }
+            return
+        }
+        handler.value.write(answer, context: context.value)
+    }
 
     /// Sends the whole answer.
     func send(_ answer: ProxyAnswer) async {

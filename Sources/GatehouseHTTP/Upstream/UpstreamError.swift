@@ -37,7 +37,7 @@ public struct UpstreamError: Error, Sendable, CustomStringConvertible {
     public internal(set) var receivedResponse = false
     /// Whether the upstream cannot have acted on the request (a pooled connection that was already
     /// closed, or closed as the request went out); only then is it sent again on a new connection.
-    var neverSent = false
+    public internal(set) var neverSent = false
 
     init(_ code: Kind, _ message: String) {
         self.code = code

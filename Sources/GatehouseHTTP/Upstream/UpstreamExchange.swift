@@ -32,13 +32,22 @@ final class UpstreamExchange: Sendable {
     /// Waits for the response head.
     func head() async throws -> HTTPResponseHead {
         try await cancellable {
-            try await withUnsafeThrowingContinuation { (waiter: UpstreamExchangeStateMachine.HeadWaiter) in
-                switch state.withLock({ $0.waitForHead(waiter) }) {
-                case .stored: break
-                case .head(let head): waiter.resume(returning: head)
-                case .fail(let error): waiter.resume(throwing: error)
-                }
-            }
+            try await withUnsafeThrowingContinuation { continuation in waitForHead(.task(continuation)) }
+        }
+    }
+
+    /// Calls `callback` with the response head, or the failure before it, on `loop`; on the
+    /// connection's own loop that is after the read that brought the head. Cancelling the exchange
+    /// calls it with `CancellationError`.
+    func whenHead(on loop: any EventLoop, _ callback: @escaping @Sendable (Result<HTTPResponseHead, any Error>) -> Void) {
+        waitForHead(.callback(loop, callback))
+    }
+
+    private func waitForHead(_ waiter: UpstreamExchangeStateMachine.HeadWaiter) {
+        switch state.withLock({ $0.waitForHead(waiter) }) {
+        case .stored: break
+        case .head(let head): waiter.resume(returning: head)
+        case .fail(let error): waiter.resume(throwing: error)
         }
     }
 

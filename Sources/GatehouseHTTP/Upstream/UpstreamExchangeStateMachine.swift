@@ -5,7 +5,23 @@ import NIOHTTP1
 /// the end or a failure; the task that reads the answer takes them, waiting when nothing is there.
 /// Each event returns what the caller must do (resume a waiter, close the connection, read on).
 struct UpstreamExchangeStateMachine {
-    typealias HeadWaiter = UnsafeContinuation<HTTPResponseHead, any Error>
+    /// Who waits for the head: a task, or a callback that runs on the connection's loop after the
+    /// read that brought the head (so what else that read brought is there too).
+    enum HeadWaiter: Sendable {
+        case task(UnsafeContinuation<HTTPResponseHead, any Error>)
+        case callback(any EventLoop, @Sendable (Result<HTTPResponseHead, any Error>) -> Void)
+
+        func resume(returning head: HTTPResponseHead) { resume(with: .success(head)) }
+
+        func resume(throwing error: any Error) { resume(with: .failure(error)) }
+
+        private func resume(with result: Result<HTTPResponseHead, any Error>) {
+            switch self {
+            case .task(let continuation): continuation.resume(with: result)
+            case .callback(let loop, let callback): loop.execute { callback(result) }
+            }
+        }
+    }
     typealias BodyWaiter = UnsafeContinuation<ByteBuffer?, any Error>
 
     struct Body {

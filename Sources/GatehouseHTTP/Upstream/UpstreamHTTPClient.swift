@@ -90,6 +90,35 @@ public final class UpstreamHTTPClient: Sendable {
         }
     }
 
+    /// Sends a request on an idle pooled connection (one of `eventLoop` when there is one), with no
+    /// task to wait in: `onResponse` runs on `eventLoop` once the response head is in (after the
+    /// read that brought it, so a small answer is there whole), or with the failure before it
+    /// (`CancellationError` when `cancellation` fired). Returns false, having sent nothing, when no
+    /// connection to the request's endpoint is idle (or the client is shut down): then use `execute`.
+    ///
+    /// Unlike `execute`, a request whose pooled connection turns out to be closed is not sent again:
+    /// `onResponse` gets an `UpstreamError` whose `neverSent` is true.
+    public func startOnIdleConnection(
+        _ request: UpstreamRequest, on eventLoop: any EventLoop, cancellation: UpstreamCancellation,
+        onResponse: @escaping @Sendable (Result<UpstreamResponse, any Error>) -> Void
+    ) -> Bool {
+        guard case .use(let connection) = pool.withLock({ $0.lease(request.url.endpoint, loop: ObjectIdentifier(eventLoop)) }) else {
+            return false
+        }
+        let exchange = UpstreamExchange(connection: connection, request: request, followsTaskCancellation: false)
+        guard cancellation.attach(exchange) else {
+            if !park(connection) { connection.close() }
+            onResponse(.failure(CancellationError()))
+            return true
+        }
+        connection.start(exchange)
+        // The pool may lend a connection of another loop when this one has none idle.
+        exchange.whenHead(on: eventLoop) { result in
+            onResponse(result.map { UpstreamResponse(status: $0.status, headers: $0.headers, body: UpstreamResponseBody(reader: .init(exchange))) })
+        }
+        return true
+    }
+
     /// Closes the idle connections and refuses new requests; requests in flight finish.
     public func shutdown() async {
         let idle = pool.withLock { $0.shutDown() }
@@ -153,8 +182,11 @@ public final class UpstreamHTTPClient: Sendable {
                         handshake = waiter.promise.futureResult
                         try pipeline.addHandler(waiter)
                     }
-                    // Headers go out as given (see `UpstreamRequest`): no second look at every value.
-                    try pipeline.addHTTPClientHandlers(enableOutboundHeaderValidation: false)
+                    // Heads go out as `UpstreamRequest` made them: no second look at every value, no
+                    // framing headers added (the request has its `Content-Length`).
+                    var encoder = HTTPRequestEncoder.Configuration()
+                    encoder.automaticallySetFramingHeaders = false
+                    try pipeline.addHTTPClientHandlers(enableOutboundHeaderValidation: false, encoderConfiguration: encoder)
                     let handler = UpstreamConnectionHandler(client: self, timeouts: timeouts)
                     let connection = UpstreamConnection(id: id, endpoint: endpoint, channel: channel, handler: handler)
                     handler.connection = connection

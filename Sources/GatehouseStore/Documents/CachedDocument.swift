@@ -35,9 +35,13 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
     // metadata to look up on a hot path.
     @usableFromInline let state = Mutex(State())
 
+    /// The file's path as `stat` takes it, made once.
+    private let cPath: [CChar]
+
     public init(file: DocumentFile<Document>, recheckAfter: Duration = .zero) {
         self.file = file
         self.recheckAfter = recheckAfter
+        self.cPath = Array(file.path.utf8CString)
     }
 
     /// The next read looks at the file, however recently it was looked at.
@@ -82,7 +86,7 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
     func lookAtFile(now: ContinuousClock.Instant, invalidations: Int?) -> (result: Result<Document, StoreError>, changed: Bool, version: Int) {
         var stats = stat()
         let key: FileKey? =
-            stat(file.path, &stats) == 0
+            stat(cPath, &stats) == 0
             ? FileKey(
                 inode: UInt64(stats.st_ino), size: Int64(stats.st_size),
                 modified: Int64(stats.st_mtim.tv_sec) * 1_000_000_000 + Int64(stats.st_mtim.tv_nsec))
