@@ -342,23 +342,36 @@ struct UpstreamHTTPClientTests {
         }
     }
 
-    @Test("A request started with a cancelled token is not sent: the callback gets CancellationError, the connection stays pooled")
+    @Test("A request with a cancelled token is not started; cancelling a started one ends its wait with CancellationError, on the given loop")
     func startCancelled() async throws {
         try await MockProvider.with { mock in
             try await Self.withClient { client in
                 let loop = MultiThreadedEventLoopGroup.singleton.next()
                 _ = try await Self.read(try await client.execute(try Self.chat(mock), on: loop).body)
+                let cancelled = UpstreamCancellation()
+                cancelled.cancel()
+                let none = await Self.startOnIdle(client, try Self.chat(mock), on: loop, cancellation: cancelled)
+                #expect(!none.started)
+                #expect(try await mock.counters()["chat.requests"] == 1)
+                #expect(client.idleConnections == 1, "the connection goes back to the pool")
+
+                // Started, then cancelled while the upstream takes its time.
+                try await mock.setKeyBehaviour("key-1", ["delayMs": 3000])
                 let cancellation = UpstreamCancellation()
+                let start = ContinuousClock.now
+                let request = try Self.chat(mock)
+                async let outcome = Self.startOnIdle(client, request, on: loop, cancellation: cancellation)
+                try await Task.sleep(for: .milliseconds(100))
                 cancellation.cancel()
-                let started = await Self.startOnIdle(client, try Self.chat(mock), on: loop, cancellation: cancellation)
-                #expect(started.started)
+                let started = await outcome
+                #expect(started.started && started.onLoop)
                 guard case .failure(let error) = started.result else {
                     Issue.record("expected a failure, got \(String(describing: started.result))")
                     return
                 }
                 #expect(error is CancellationError, "\(error)")
-                #expect(try await mock.counters()["chat.requests"] == 1)
-                #expect(client.idleConnections == 1)
+                #expect(ContinuousClock.now - start < .seconds(2), "the wait ended when the token fired, not with the answer")
+                #expect(await eventually { client.idleConnections == 0 }, "a cancelled answer's connection is closed, not pooled")
             }
         }
     }

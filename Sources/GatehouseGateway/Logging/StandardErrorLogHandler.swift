@@ -128,9 +128,10 @@ struct LogLine {
     private static let clock = Clock()
 }
 
-/// Standard error for log lines. On an event loop's thread, the lines of one turn of the loop are
-/// gathered and go out in one `write(2)` at the end of that turn (under load a turn serves several
-/// requests); anywhere else a line is written at once.
+/// Standard error for log lines. On an event loop's thread, lines are gathered for up to
+/// `gatherTime` and go out in one `write(2)` (one request at a time, a line each would cost a
+/// system call per request); a warning or worse goes out at once, after what was gathered before
+/// it; anywhere else a line is written at once.
 enum StandardErrorOutput {
     /// The lines gathered on one loop thread. Unchecked: each thread has its own (a thread-specific
     /// value), and only that thread touches it.
@@ -139,13 +140,15 @@ enum StandardErrorOutput {
     }
 
     private static let pending = ThreadSpecificVariable<Pending>()
-    /// A turn's lines past this size are written without waiting for its end.
+    /// Gathered lines past this size are written without waiting.
     private static let flushSize = 64 * 1024
+    /// How long a line may wait for others.
+    static let gatherTime = TimeAmount.milliseconds(10)
     /// One writer at a time: a batch that a slow reader takes in several pieces is never split by
     /// another thread's lines.
     private static let writing = Mutex(())
 
-    /// Writes `line`, at the end of this loop turn when called on an event loop, unless `now`.
+    /// Writes `line`: within `gatherTime` when called on an event loop, unless `now`.
     static func write(_ line: [UInt8], now: Bool = false) {
         guard let loop = MultiThreadedEventLoopGroup.currentEventLoop else {
             writeAll(line)
@@ -163,7 +166,7 @@ enum StandardErrorOutput {
         if now || gathered.bytes.count >= flushSize {
             flush(gathered)
         } else if first {
-            loop.execute { flush(gathered) }
+            loop.scheduleTask(in: gatherTime) { flush(gathered) }
         }
     }
 

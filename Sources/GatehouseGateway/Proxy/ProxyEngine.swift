@@ -64,11 +64,11 @@ struct ProxyEngine: Sendable {
     /// Serves a model request, on its connection's event loop; `client` gets the answer. The client
     /// hanging up cancels `cancellation`.
     ///
-    /// Most requests run with no task: when the first credential is a key or a token and an idle
-    /// pooled connection to the provider is on this loop, the request goes upstream at once and its
-    /// answer is written from the connection's read of it. Everything else (an OAuth login, a
-    /// connection to open, a failover, a stream, a session pin to write) goes on in a task, through
-    /// the same steps.
+    /// Most requests run with no task: when the first credential is a key or a token and the pool has
+    /// an idle connection to the provider, the request goes upstream at once, and a plain answer is
+    /// written from the read that brings it. Everything else (an OAuth login, a connection to open, a
+    /// failover, a session pin to write) goes on in a task through the same steps (`attempts`); a
+    /// streamed answer is written from a task.
     func serve(_ request: ModelRequest, cancellation: UpstreamCancellation, client: ClientAnswerWriter) {
         var log = RequestLog(requestID: Self.nextRequestID(), api: request.api)
         let planned: PlannedRequest
@@ -77,41 +77,50 @@ struct ProxyEngine: Sendable {
         } catch {
             return client.deliver(logged(answer(for: error, log: &log), log: log))
         }
-        if let first = planned.order.first, !first.awaitingProbe, startOnIdleConnection(first, planned, cancellation: cancellation, client: client, log: log) {
-            return
+        var first: FirstAttempt?
+        if let entry = planned.order.first, !entry.awaitingProbe, let prepared = prepareWithStoredSecret(entry.profile, planned) {
+            if startOnIdleConnection(prepared, planned, cancellation: cancellation, client: client, log: log) { return }
+            first = prepared
         }
-        finishInTask(planned, first: nil, cancellation: cancellation, client: client, log: log)
+        finishInTask(planned, first: first, cancellation: cancellation, client: client, log: log)
     }
 
-    /// Sends the first attempt on an idle pooled connection, if the credential is at hand (a key or
-    /// a token) and such a connection is there; false, with nothing sent or recorded, otherwise.
-    private func startOnIdleConnection(
-        _ entry: CandidatePlan.Entry, _ planned: PlannedRequest, cancellation: UpstreamCancellation, client: ClientAnswerWriter, log: RequestLog
-    ) -> Bool {
-        let profile = entry.profile
+    /// The first attempt's request, when its credential is at hand (a key or a token); nil for an
+    /// OAuth login, or a secret that cannot be sent (the task reports why).
+    private func prepareWithStoredSecret(_ profile: AuthProfile, _ planned: PlannedRequest) -> FirstAttempt? {
         var headers = Self.upstreamHeaders(planned.forwarded, credentialRoom: 2)
         guard let secret = try? storedSecret(of: profile, resolver: planned.snapshot.resolver),
             (try? addCredential(secret, of: profile, provider: planned.provider, to: &headers)) != nil
-        else { return false }
-        let request = UpstreamRequest(method: .POST, url: planned.url, headers: headers, body: planned.body)
-        let started = upstream.startOnIdleConnection(request, on: planned.eventLoop, cancellation: cancellation) { result in
+        else { return nil }
+        return FirstAttempt(
+            profile: profile.id, secret: secret, request: UpstreamRequest(method: .POST, url: planned.url, headers: headers, body: planned.body))
+    }
+
+    /// Sends the first attempt on an idle pooled connection; false, with nothing sent or recorded,
+    /// when the pool has none (or the client hung up already).
+    private func startOnIdleConnection(
+        _ prepared: FirstAttempt, _ planned: PlannedRequest, cancellation: UpstreamCancellation, client: ClientAnswerWriter, log: RequestLog
+    ) -> Bool {
+        let profile = prepared.profile
+        let started = upstream.startOnIdleConnection(prepared.request, on: planned.eventLoop, cancellation: cancellation) { result in
             // A plain success with nothing more to do is answered here; anything else goes on in a task.
             if case .success(let response) = result, (200..<300).contains(Int(response.status.code)),
-                pinUpdate(planned.pinAction, chosen: profile.id, runtime: planned.runtime, session: planned.session) == nil
+                pinUpdate(planned.pinAction, chosen: profile, runtime: planned.runtime, session: planned.session) == nil
             {
                 var log = log
                 log.attempts = 1
-                log.profile = profile.id.description
+                log.profile = profile.description
                 log.status = Int(response.status.code)
                 let answer = relay(
-                    response, api: planned.api, profile: profile.id, model: planned.modelID, secret: secret, runtime: planned.runtime,
+                    response, api: planned.api, profile: profile, model: planned.modelID, secret: prepared.secret, runtime: planned.runtime,
                     requestID: log.requestID, attempts: 1)
                 return client.deliver(logged(answer, log: log))
             }
-            let outcome = FirstAttempt(profile: profile.id, secret: secret, result: result)
-            finishInTask(planned, first: outcome, cancellation: cancellation, client: client, log: log)
+            var sent = prepared
+            sent.result = result
+            finishInTask(planned, first: sent, cancellation: cancellation, client: client, log: log)
         }
-        if started { planned.runtime.recorder.markUsed(profile.id) }
+        if started { planned.runtime.recorder.markUsed(profile) }
         return started
     }
 
@@ -202,11 +211,13 @@ struct ProxyEngine: Sendable {
         var eventLoop: any EventLoop
     }
 
-    /// How the first attempt went when it was sent before the task.
+    /// The first attempt, made before the task: its request, and how it went if it was sent.
     struct FirstAttempt: Sendable {
         var profile: ProfileID
         var secret: String
-        var result: Result<UpstreamResponse, any Error>
+        var request: UpstreamRequest
+        /// Nil when it was not sent (no idle connection).
+        var result: Result<UpstreamResponse, any Error>?
     }
 
     /// Checks the request (token, agent, session, body, model, provider) and plans its credentials.
@@ -327,15 +338,13 @@ struct ProxyEngine: Sendable {
     }
 
     /// Tries the planned credentials in order until one answers, and fails over on what another one
-    /// could avoid. `first` is how the first attempt went when it was sent before the task.
+    /// could avoid. `first` is the first attempt as it was made before the task.
     private func attempts(
         _ planned: PlannedRequest, first: FirstAttempt?, cancellation: UpstreamCancellation, log: inout RequestLog
     ) async throws -> ProxyAnswer {
         let (runtime, providerID, modelID) = (planned.runtime, planned.providerID, planned.modelID)
         if planned.order.isEmpty { return try await serveWithoutCredential(planned, cancellation: cancellation, log: &log) }
-        // A first attempt that never left (its pooled connection had closed) is made again.
         var first = first
-        if case .failure(let error as UpstreamError) = first?.result, error.neverSent { first = nil }
         var order = planned.order[...]
         var lastFailure: (status: Int, headers: HTTPHeaders, body: ByteBuffer)?
         var lastTransport: String?
@@ -355,9 +364,20 @@ struct ProxyEngine: Sendable {
                 log.profile = profile.id.description
                 let secret: String
                 let result: Result<UpstreamResponse, any Error>
-                if let sent = first, sent.profile == profile.id {
+                if let made = first, made.profile == profile.id {
                     first = nil
-                    (secret, result) = (sent.secret, sent.result)
+                    secret = made.secret
+                    switch made.result {
+                    case .failure(let error as UpstreamError) where error.neverSent:
+                        // Its pooled connection had closed: the request goes again, on a new connection
+                        // (the pool's other connections may be as old).
+                        result = await send(made.request, on: planned.eventLoop, newConnection: true, cancellation: cancellation)
+                    case let sent?:
+                        result = sent
+                    case nil:
+                        runtime.recorder.markUsed(profile.id)
+                        result = await send(made.request, on: planned.eventLoop, newConnection: false, cancellation: cancellation)
+                    }
                 } else {
                     // The attempt's headers are made in one buffer, with room for the request's own.
                     var headers = Self.upstreamHeaders(planned.forwarded, credentialRoom: 2)
@@ -369,14 +389,8 @@ struct ProxyEngine: Sendable {
                         break attempt
                     }
                     runtime.recorder.markUsed(profile.id)
-                    do {
-                        result = .success(
-                            try await upstream.execute(
-                                UpstreamRequest(method: .POST, url: planned.url, headers: headers, body: planned.body), on: planned.eventLoop,
-                                cancellation: cancellation))
-                    } catch {
-                        result = .failure(error)
-                    }
+                    let request = UpstreamRequest(method: .POST, url: planned.url, headers: headers, body: planned.body)
+                    result = await send(request, on: planned.eventLoop, newConnection: false, cancellation: cancellation)
                 }
                 let response: UpstreamResponse
                 switch result {
@@ -440,6 +454,17 @@ struct ProxyEngine: Sendable {
         throw WireError(
             status: .badGateway, kind: .upstream,
             message: "no answer from \(providerID) through any credential (\(log.attempts) attempt(s)); last error: \(lastTransport ?? "none")")
+    }
+
+    /// Sends an attempt's request and waits for the answer's head.
+    private func send(
+        _ request: UpstreamRequest, on eventLoop: any EventLoop, newConnection: Bool, cancellation: UpstreamCancellation
+    ) async -> Result<UpstreamResponse, any Error> {
+        do {
+            return .success(try await upstream.execute(request, on: eventLoop, newConnection: newConnection, cancellation: cancellation))
+        } catch {
+            return .failure(error)
+        }
     }
 
     /// One attempt with no credential, to a provider that needs none (a local server); nothing is

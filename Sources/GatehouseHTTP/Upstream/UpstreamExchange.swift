@@ -3,7 +3,8 @@ import NIOHTTP1
 import Synchronization
 
 /// One request on one upstream connection and its answer, shared by the connection's handler (on
-/// the connection's event loop) and the task that reads the answer.
+/// the connection's event loop) and the reader of the answer (a task, or a callback for the head and
+/// then a task for a body that is not complete).
 final class UpstreamExchange: Sendable {
     let connection: UpstreamConnection
     let request: UpstreamRequest

@@ -2,11 +2,12 @@ import NIOCore
 import NIOHTTP1
 
 /// One request's answer as it arrives: the connection's event loop delivers the head, the body pieces,
-/// the end or a failure; the task that reads the answer takes them, waiting when nothing is there.
+/// the end or a failure; the reader of the answer takes them, waiting when nothing is there.
 /// Each event returns what the caller must do (resume a waiter, close the connection, read on).
 struct UpstreamExchangeStateMachine {
-    /// Who waits for the head: a task, or a callback that runs on the connection's loop after the
-    /// read that brought the head (so what else that read brought is there too).
+    /// Who waits for the head: a task, or a callback that runs on the loop it names. On the
+    /// connection's own loop that is after the read that brought the head, so what else that read
+    /// brought is there too; on another loop, whenever that loop gets to it.
     enum HeadWaiter: Sendable {
         case task(UnsafeContinuation<HTTPResponseHead, any Error>)
         case callback(any EventLoop, @Sendable (Result<HTTPResponseHead, any Error>) -> Void)

@@ -9,11 +9,12 @@ import Synchronization
 /// A lean pooled keep-alive HTTP/1.1 client for the provider requests of the gateway's hot path.
 ///
 /// Connections are kept per endpoint and event loop; a request runs on a connection of the event loop
-/// it names (the gateway passes its client's), so the request, the answer and the relay to the client
-/// stay on one thread. Bodies stream in both directions. Timeouts: connect, first byte (request sent
+/// it names (the gateway passes its client's) when one is idle there, so the request, the answer and
+/// the relay to the client stay on one thread (else on an idle one of another loop, or a new one). Bodies stream in both directions. Timeouts: connect, first byte (request sent
 /// to response head), idle (the longest pause between two pieces of the body) and pool idle (how long
 /// an unused connection is kept). A request that finds its pooled connection closed by the upstream
-/// before any answer is sent once more on a new connection.
+/// before any answer is sent once more on a new connection (by `execute`; a caller of
+/// `startOnIdleConnection` does that itself).
 ///
 /// OAuth token calls do not use this client: they go through AsyncHTTPClient (`HTTPTokenEndpoint`).
 public final class UpstreamHTTPClient: Sendable {
@@ -63,14 +64,16 @@ public final class UpstreamHTTPClient: Sendable {
     ///
     /// - Parameters:
     ///   - eventLoop: where the connection should run (default: any of the group's).
+    ///   - newConnection: sends on a new connection, not a pooled one (for a request whose pooled
+    ///     connection turned out to be closed: the pool's others may be as old).
     ///   - cancellation: cancels the request from outside (a client that hung up). Without it,
     ///     cancelling the calling task cancels the request; with it, the token is the one way.
     /// - Throws: `UpstreamError`, or `CancellationError` when cancelled.
     public func execute(
-        _ request: UpstreamRequest, on eventLoop: (any EventLoop)? = nil, cancellation: UpstreamCancellation? = nil
+        _ request: UpstreamRequest, on eventLoop: (any EventLoop)? = nil, newConnection: Bool = false, cancellation: UpstreamCancellation? = nil
     ) async throws -> UpstreamResponse {
         let loop = eventLoop ?? group.any()
-        var fresh = false
+        var fresh = newConnection
         while true {
             let (connection, reused) = try await lease(request.url.endpoint, on: loop, fresh: fresh)
             let exchange = UpstreamExchange(connection: connection, request: request, followsTaskCancellation: cancellation == nil)
@@ -93,8 +96,9 @@ public final class UpstreamHTTPClient: Sendable {
     /// Sends a request on an idle pooled connection (one of `eventLoop` when there is one), with no
     /// task to wait in: `onResponse` runs on `eventLoop` once the response head is in (after the
     /// read that brought it, so a small answer is there whole), or with the failure before it
-    /// (`CancellationError` when `cancellation` fired). Returns false, having sent nothing, when no
-    /// connection to the request's endpoint is idle (or the client is shut down): then use `execute`.
+    /// (`CancellationError` when `cancellation` fires). Returns false, having sent nothing, when no
+    /// connection to the request's endpoint is idle, the client is shut down, or `cancellation` has
+    /// fired already: then use `execute`.
     ///
     /// Unlike `execute`, a request whose pooled connection turns out to be closed is not sent again:
     /// `onResponse` gets an `UpstreamError` whose `neverSent` is true.
@@ -108,8 +112,7 @@ public final class UpstreamHTTPClient: Sendable {
         let exchange = UpstreamExchange(connection: connection, request: request, followsTaskCancellation: false)
         guard cancellation.attach(exchange) else {
             if !park(connection) { connection.close() }
-            onResponse(.failure(CancellationError()))
-            return true
+            return false
         }
         connection.start(exchange)
         // The pool may lend a connection of another loop when this one has none idle.
