@@ -30,9 +30,10 @@ public struct StandardErrorLogHandler: LogHandler {
     var addsNoMetadata: Bool { metadata.isEmpty && metadataProvider == nil }
 
     public func log(event: LogEvent) {
-        // A warning or worse goes out at once (with what this thread gathered before it): it may be
-        // the last thing the process says.
-        line(for: event).write(now: event.level >= .warning)
+        // A notice or worse goes out at once (with what this thread gathered before it): such lines
+        // are few (a reload, a warning), a script may wait for them, and one may be the last thing
+        // the process says.
+        line(for: event).write(now: event.level >= .notice)
     }
 
     /// The line an event is written as.
@@ -130,7 +131,7 @@ struct LogLine {
 
 /// Standard error for log lines. On an event loop's thread, lines are gathered for up to
 /// `gatherTime` and go out in one `write(2)` (one request at a time, a line each would cost a
-/// system call per request); a warning or worse goes out at once, after what was gathered before
+/// system call per request); a notice or worse goes out at once, after what was gathered before
 /// it; anywhere else a line is written at once.
 enum StandardErrorOutput {
     /// The lines gathered on one loop thread. Unchecked: each thread has its own (a thread-specific
