@@ -167,7 +167,7 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         phase = .serving(cancellation)
         let writer = ClientAnswerWriter(
             handler: NIOLoopBound(self, eventLoop: context.eventLoop), context: NIOLoopBound(context, eventLoop: context.eventLoop),
-            answerID: ObjectIdentifier(cancellation))
+            answerToken: cancellation)
         guard !startingRequest else {
             // An answer that ended at once started the next waiting request: that one waits for the
             // loop's next turn (no recursion through a long pipelined queue).
@@ -245,11 +245,11 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         ended.whenComplete { _ in context.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }
     }
 
-    /// The answer `answer` (its cancellation's identity) broke off after its head, or its producer
+    /// The answer `answer` (its cancellation) broke off after its head, or its producer
     /// returned without ending it (the client hung up): the connection closes, so the client sees it
     /// cut. Nothing happens when that answer has already ended.
-    fileprivate func answerBrokeOff(_ answer: ObjectIdentifier, context: ChannelHandlerContext) {
-        guard case .serving(let current) = phase, ObjectIdentifier(current) == answer else { return }
+    fileprivate func answerBrokeOff(_ answer: UpstreamCancellation, context: ChannelHandlerContext) {
+        guard case .serving(let current) = phase, current === answer else { return }
         phase = .discarding
         context.close(promise: nil)
     }
@@ -346,8 +346,9 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 struct ClientAnswerWriter: Sendable {
     fileprivate let handler: NIOLoopBound<ModelRouteHandler>
     fileprivate let context: NIOLoopBound<ChannelHandlerContext>
-    /// Which answer of the connection this writer writes.
-    fileprivate let answerID: ObjectIdentifier
+    /// Which answer of the connection this writer writes: its cancellation, held (an identity that
+    /// is not held could be a later answer's, whose connection a late `answerBrokeOff` would close).
+    fileprivate let answerToken: UpstreamCancellation
 
     private var eventLoop: any EventLoop { handler.eventLoop }
 
@@ -372,7 +373,7 @@ struct ClientAnswerWriter: Sendable {
             }
             // A throw, or a return without the end (the client hung up): the connection goes.
             _ = try? await produce(self)
-            _ = try? await onLoop { [answerID] handler, context in handler.answerBrokeOff(answerID, context: context) }
+            _ = try? await onLoop { [answerToken] handler, context in handler.answerBrokeOff(answerToken, context: context) }
         }
     }
 

@@ -37,9 +37,9 @@ final class UpstreamExchange: Sendable {
         }
     }
 
-    /// Calls `callback` with the response head, or the failure before it, on `loop`; on the
-    /// connection's own loop that is after the read that brought the head. Cancelling the exchange
-    /// calls it with `CancellationError`.
+    /// Calls `callback` with the response head, or the failure before it, on `loop`, after the
+    /// connection's read that brought the head. Cancelling the exchange calls it with
+    /// `CancellationError`.
     func whenHead(on loop: any EventLoop, _ callback: @escaping @Sendable (Result<HTTPResponseHead, any Error>) -> Void) {
         waitForHead(.callback(loop, callback))
     }

@@ -1,13 +1,13 @@
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// One request's answer as it arrives: the connection's event loop delivers the head, the body pieces,
 /// the end or a failure; the reader of the answer takes them, waiting when nothing is there.
 /// Each event returns what the caller must do (resume a waiter, close the connection, read on).
 struct UpstreamExchangeStateMachine {
-    /// Who waits for the head: a task, or a callback that runs on the loop it names. On the
-    /// connection's own loop that is after the read that brought the head, so what else that read
-    /// brought is there too; on another loop, whenever that loop gets to it.
+    /// Who waits for the head: a task, or a callback that runs on the loop it names, after the read
+    /// that brought the head (so what else that read brought is there too).
     enum HeadWaiter: Sendable {
         case task(UnsafeContinuation<HTTPResponseHead, any Error>)
         case callback(any EventLoop, @Sendable (Result<HTTPResponseHead, any Error>) -> Void)
@@ -18,8 +18,16 @@ struct UpstreamExchangeStateMachine {
 
         private func resume(with result: Result<HTTPResponseHead, any Error>) {
             switch self {
-            case .task(let continuation): continuation.resume(with: result)
-            case .callback(let loop, let callback): loop.execute { callback(result) }
+            case .task(let continuation):
+                continuation.resume(with: result)
+            case .callback(let loop, let callback):
+                if let here = MultiThreadedEventLoopGroup.currentEventLoop, here !== loop {
+                    // The connection's loop finishes the read in progress first (the rest of a small
+                    // answer is in it), then the callback runs on its own loop.
+                    here.execute { loop.execute { callback(result) } }
+                } else {
+                    loop.execute { callback(result) }
+                }
             }
         }
     }
