@@ -3,21 +3,30 @@
 public struct UpstreamURL: Sendable, Hashable, CustomStringConvertible {
     /// The connection a request needs: requests with the same endpoint share pooled connections.
     public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
-        public var isTLS: Bool
+        public let isTLS: Bool
         /// The host name or address (an IPv6 address without its brackets).
-        public var host: String
-        public var port: Int
+        public let host: String
+        public let port: Int
+        /// The `Host` header: the port only when it is not the scheme's default (made once: every
+        /// request sends it).
+        public let hostHeader: String
 
         public init(isTLS: Bool, host: String, port: Int) {
             self.isTLS = isTLS
             self.host = host
             self.port = port
+            let name = host.utf8.contains(UInt8(ascii: ":")) ? "[\(host)]" : host
+            self.hostHeader = port == (isTLS ? 443 : 80) ? name : "\(name):\(port)"
         }
 
-        /// The `Host` header: the port only when it is not the scheme's default.
-        public var hostHeader: String {
-            let name = host.contains(":") ? "[\(host)]" : host
-            return port == (isTLS ? 443 : 80) ? name : "\(name):\(port)"
+        public static func == (lhs: Endpoint, rhs: Endpoint) -> Bool {
+            lhs.isTLS == rhs.isTLS && lhs.port == rhs.port && lhs.host == rhs.host
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(isTLS)
+            hasher.combine(host)
+            hasher.combine(port)
         }
 
         public var description: String { "\(isTLS ? "https" : "http")://\(hostHeader)" }
