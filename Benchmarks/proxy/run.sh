@@ -2,23 +2,27 @@
 # Proxy overhead: the same mock provider called directly, through a bare SwiftNIO proxy and through
 # the gateway, in one run.
 #
-#   Benchmarks/proxy/run.sh [--duration 10] [--concurrency "1 10 50"] [--stream]
+#   Benchmarks/proxy/run.sh [--duration 10] [--concurrency "1 10 50"] [--stream] [--allocations]
 #
 # Builds gatehouse, gatehouse-mock-upstream and gatehouse-bench in release mode, starts the mock, the
 # gateway and `gatehouse-bench bare-proxy` on loopback, and drives them with wrk. Prints throughput,
 # p50/p99 latency, the latency each proxy adds, each proxy's CPU time per request and the gateway's
 # memory (RSS). The bare proxy (no routing, credentials, health or log) is the floor of the stack on
-# this machine: what any proxy built on SwiftNIO costs here.
+# this machine: what any proxy built on SwiftNIO costs here. Machines' speed drifts: the last lines
+# give each proxy's CPU per request as a multiple of the bare proxy's in the same run, which drifts
+# much less. --allocations also counts malloc calls per request (perf with uprobes, as root).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 duration=10
 concurrency="1 10 50"
 stream=false
+allocations=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
     --concurrency) concurrency=$2; shift 2 ;;
     --stream) stream=true; shift ;;
+    --allocations) allocations=true; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -93,6 +97,7 @@ row() { # concurrency path wrk-line direct-wrk-line cpu-before cpu-after
     "$(awk -v a="$5" -v b="$6" -v t="$ticks" -v r="$req" 'BEGIN {printf "%.0f", (b - a) / t * 1e6 / r}')"
 }
 
+ratios=""
 for c in $concurrency; do
   direct=$(run_wrk "$mock_url/v1/chat/completions" "$body_direct" "sk-bench-key" "$c")
   bare0=$(cpu_of $bare_pid)
@@ -104,7 +109,34 @@ for c in $concurrency; do
   row "$c" direct "$direct" ""
   row "$c" bare-nio "$bare" "$direct" "$bare0" "$bare1"
   row "$c" gateway "$via" "$direct" "$cpu0" "$cpu1"
+  ratios="$ratios c=$c x$(awk -v g=$((cpu1 - cpu0)) -v gr="$(field "$via" requests)" -v b=$((bare1 - bare0)) -v br="$(field "$bare" requests)" \
+    'BEGIN {printf "%.2f", (g / gr) / (b / br)}')"
 done
 echo
+echo "gateway CPU per request as a multiple of the bare proxy's:$ratios"
 echo "gateway RSS after the runs: $(( $(rss_of $gateway_pid) / 1024 )) MiB (peak $(( $(awk '/VmHWM/ {print $2}' /proc/$gateway_pid/status) / 1024 )) MiB)"
 echo "gateway log lines: $(wc -l < "$work/gateway.log")"
+
+if [ "$allocations" = true ]; then
+  # malloc calls per request at concurrency 10 (swift_allocObject goes through malloc), counted with
+  # a uprobe on the libc both processes use.
+  command -v perf >/dev/null || { echo "--allocations needs perf (apt-get install linux-perf)" >&2; exit 2; }
+  libc=$(awk '/libc.so.6/ {print $6; exit}' /proc/$gateway_pid/maps)
+  added_probe=false
+  if ! perf probe -l 2>/dev/null | grep -q 'probe_libc:malloc '; then
+    perf probe -q -x "$libc" malloc >/dev/null 2>&1 && added_probe=true
+  fi
+  count_allocations() { # pid url body token -> mallocs per request
+    local out=$work/allocations.$1 result
+    perf stat -x, -e probe_libc:malloc -p "$1" -o "$out" &
+    local stat_pid=$!
+    sleep 0.3
+    result=$(run_wrk "$2" "$3" "$4" 10)
+    kill -INT $stat_pid; wait $stat_pid 2>/dev/null || true
+    awk -F, -v r="$(field "$result" requests)" '/probe_libc:malloc/ {printf "%.1f", $1 / r}' "$out"
+  }
+  bare_allocations=$(count_allocations $bare_pid "$bare_url/v1/chat/completions" "$body_direct" none)
+  gateway_allocations=$(count_allocations $gateway_pid "$gateway_url/v1/chat/completions" "$body_gateway" "$token")
+  $added_probe && perf probe -q -d probe_libc:malloc >/dev/null 2>&1
+  echo "malloc calls per request at concurrency 10: bare-nio $bare_allocations, gateway $gateway_allocations"
+fi
