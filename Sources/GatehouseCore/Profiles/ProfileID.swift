@@ -9,6 +9,9 @@ public struct ProfileID: Hashable, Sendable, Comparable, CustomStringConvertible
     public let provider: String
     /// The profile's name within its provider.
     public let name: String
+    /// `provider:name`, made once: requests name their profile in a header and a log line, and
+    /// health is kept by profile (the id is hashed and compared as this one string).
+    public let description: String
 
     /// Creates an id from its parts, validating both.
     /// - Throws: `ProfileIDError` naming the part that is wrong.
@@ -21,6 +24,7 @@ public struct ProfileID: Hashable, Sendable, Comparable, CustomStringConvertible
         try Self.validateName(name, in: "\(provider):\(name)")
         self.provider = provider
         self.name = name
+        self.description = "\(provider):\(name)"
     }
 
     /// Parses `provider:name`.
@@ -39,9 +43,17 @@ public struct ProfileID: Hashable, Sendable, Comparable, CustomStringConvertible
         try Self.validateName(name, in: text)
         self.provider = provider
         self.name = name
+        self.description = text
     }
 
-    public var description: String { "\(provider):\(name)" }
+    // The parts are what `description` holds: comparing and hashing it is enough.
+    public static func == (lhs: ProfileID, rhs: ProfileID) -> Bool {
+        lhs.description == rhs.description
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(description)
+    }
 
     public static func < (lhs: ProfileID, rhs: ProfileID) -> Bool {
         (lhs.provider, lhs.name) < (rhs.provider, rhs.name)

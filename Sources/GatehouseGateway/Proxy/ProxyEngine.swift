@@ -591,8 +591,9 @@ struct ProxyEngine: Sendable {
         let status = response.status
         let recorder = runtime.recorder
         // Health is recorded for the profile that served; a request without credential has none.
-        let markGood: @Sendable () -> Void = { if let profile { recorder.markGood(profile, model: model) } }
-        let markCut: @Sendable () -> Void = {
+        // (Functions, not closures: a complete answer makes no context for them.)
+        @Sendable func markGood() { if let profile { recorder.markGood(profile, model: model) } }
+        @Sendable func markCut() {
             if let profile {
                 recorder.markFailure(
                     profile, model: model, classification: FailureClassification(reason: .timeout), credentialFingerprint: secret.map(Fingerprint.of))
@@ -675,13 +676,11 @@ struct ProxyEngine: Sendable {
         }
         let modelBytes = escaped?.count ?? model.utf8.count + 2
         guard body.readableBytes <= copiedBodyLimit else {
-            var middle = ByteBuffer()
-            middle.reserveCapacity(modelBytes)
+            var middle = ByteBufferAllocator().buffer(capacity: modelBytes)
             writeModel(to: &middle)
             return [before, middle, after]
         }
-        var joined = ByteBuffer()
-        joined.reserveCapacity(before.readableBytes + modelBytes + after.readableBytes)
+        var joined = ByteBufferAllocator().buffer(capacity: before.readableBytes + modelBytes + after.readableBytes)
         joined.writeImmutableBuffer(before)
         writeModel(to: &joined)
         joined.writeImmutableBuffer(after)

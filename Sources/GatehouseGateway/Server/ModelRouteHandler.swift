@@ -186,30 +186,33 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Writes a complete answer; the answer has ended.
     fileprivate func write(_ answer: ProxyAnswer, context: ChannelHandlerContext) {
         guard case .complete(let body) = answer.body else { return }
-        var headers = answer.headers
-        headers.add(name: "content-length", value: String(body.readableBytes))
-        context.write(wrapOutboundOut(.head(head(answer.status, headers))), promise: nil)
+        context.write(wrapOutboundOut(.head(head(answer.status, answer.headers, contentLength: body.readableBytes))), promise: nil)
         if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         answerEnded(context: context)
     }
 
-    /// An answer's head, in the request's HTTP version, with `Server` and `Date`; it says `Connection: close` when the
-    /// connection ends after it. An HTTP/1.0 client gets a body without a length (a stream) delimited
-    /// by the connection's end, as that version has no chunked encoding.
-    fileprivate func head(_ status: HTTPResponseStatus, _ headers: HTTPHeaders) -> HTTPResponseHead {
-        var head = HTTPResponseHead(version: answerVersion, status: status, headers: headers)
+    /// An answer's head, in the request's HTTP version, with `Server`, `Date` and, for a complete
+    /// body, its `Content-Length`; it says `Connection: close` when the connection ends after it. An
+    /// HTTP/1.0 client gets a body without a length (a stream) delimited by the connection's end, as
+    /// that version has no chunked encoding.
+    fileprivate func head(_ status: HTTPResponseStatus, _ headers: HTTPHeaders, contentLength: Int? = nil) -> HTTPResponseHead {
+        // The answer's headers and the gateway's, made in one buffer.
+        var all = HTTPHeaders()
+        all.reserveCapacity(headers.count + 5)
+        all.add(contentsOf: headers)
+        if let contentLength { all.add(name: "content-length", value: String(contentLength)) }
         // As the router's answers have them.
-        head.headers.add(name: "server", value: "gatehouse")
-        head.headers.add(name: "date", value: AnswerDate.now())
+        all.add(name: "server", value: "gatehouse")
+        all.add(name: "date", value: AnswerDate.now())
         if Self.isBeforeHTTP11(answerVersion) && !closeAfterAnswer {
-            if headers.contains(name: "content-length") {
-                head.headers.add(name: "connection", value: "keep-alive")
+            if contentLength != nil || headers.contains(name: "content-length") {
+                all.add(name: "connection", value: "keep-alive")
             } else {
                 closeAfterAnswer = true
             }
         }
-        if closeAfterAnswer && !Self.isBeforeHTTP11(answerVersion) { head.headers.add(name: "connection", value: "close") }
-        return head
+        if closeAfterAnswer && !Self.isBeforeHTTP11(answerVersion) { all.add(name: "connection", value: "close") }
+        return HTTPResponseHead(version: answerVersion, status: status, headers: all)
     }
 
     /// The answer in progress is written whole (or given up): the connection goes on with what waits.
