@@ -244,6 +244,16 @@ struct ProxyPathTests {
                 let again = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o"))
                 #expect(again.status == 200)
                 #expect(try await world.mock.counters()["oauth.refresh"] == 1)
+                // With a pooled connection up, the token goes out with no wait (no task): a
+                // rejection there is handled the same way.
+                try await world.mock.setKeyBehaviour(newAccess, ["reject": true])
+                let third = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o"))
+                #expect(third.status == 200, "\(third.body)")
+                #expect(third.header("X-Gatehouse-Attempts") == "2", "the rejected attempt and its retry")
+                #expect(try await world.mock.counters()["oauth.refresh"] == 2)
+                let refreshedAgain = try #require(world.authProfiles?["profiles"]?["openai:me"]?["access"]?.stringValue)
+                #expect(refreshedAgain != newAccess)
+                #expect(try await world.lastRequest()["key"]?.stringValue == refreshedAgain)
                 try await Task.sleep(for: .milliseconds(200))
                 #expect(world.stats("openai:me")?["disabledUntil"] == nil, "a refreshed login must not be disabled: \(String(describing: world.stats("openai:me")))")
             }

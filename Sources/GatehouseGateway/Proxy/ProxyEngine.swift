@@ -64,11 +64,12 @@ struct ProxyEngine: Sendable {
     /// Serves a model request, on its connection's event loop; `client` gets the answer. The client
     /// hanging up cancels `cancellation`.
     ///
-    /// Most requests run with no task: when the first credential is a key or a token and the pool has
-    /// an idle connection to the provider, the request goes upstream at once, and a plain answer is
-    /// written from the read that brings it. Everything else (an OAuth login, a connection to open, a
-    /// failover, a session pin to write) goes on in a task through the same steps (`attempts`); a
-    /// streamed answer is written from a task.
+    /// Most requests run with no task: when the first credential is at hand (a key, a token, an OAuth
+    /// access token not due for refresh) and the pool has an idle connection to the provider, the
+    /// request goes upstream at once, and a plain answer is written from the read that brings it.
+    /// Everything else (a refresh to wait for, a connection to open, a failover, a session pin to
+    /// write) goes on in a task through the same steps (`attempts`); a streamed answer is written
+    /// from a task.
     func serve(_ request: ModelRequest, cancellation: UpstreamCancellation, client: ClientAnswerWriter) {
         var log = RequestLog(requestID: Self.nextRequestID(), api: request.api)
         let planned: PlannedRequest
@@ -78,18 +79,19 @@ struct ProxyEngine: Sendable {
             return client.deliver(logged(answer(for: error, log: &log), log: log))
         }
         var first: FirstAttempt?
-        if let entry = planned.order.first, !entry.awaitingProbe, let prepared = prepareWithStoredSecret(entry.profile, planned) {
+        if let entry = planned.order.first, !entry.awaitingProbe, let prepared = prepareWithSecretAtHand(entry.profile, planned) {
             if startOnIdleConnection(prepared, planned, cancellation: cancellation, client: client, log: log) { return }
             first = prepared
         }
         finishInTask(planned, first: first, cancellation: cancellation, client: client, log: log)
     }
 
-    /// The first attempt's request, when its credential is at hand (a key or a token); nil for an
-    /// OAuth login, or a secret that cannot be sent (the task reports why).
-    private func prepareWithStoredSecret(_ profile: AuthProfile, _ planned: PlannedRequest) -> FirstAttempt? {
+    /// The first attempt's request, when its credential is at hand (a key, a token, an OAuth access
+    /// token that needs no refresh first); nil otherwise, or for a secret that cannot be sent (the
+    /// task reports why).
+    private func prepareWithSecretAtHand(_ profile: AuthProfile, _ planned: PlannedRequest) -> FirstAttempt? {
         var headers = Self.upstreamHeaders(planned.forwarded, credentialRoom: 2)
-        guard let secret = try? storedSecret(of: profile, resolver: planned.snapshot.resolver),
+        guard let secret = try? secretAtHand(of: profile, agent: planned.runtime.id, resolver: planned.snapshot.resolver),
             (try? addCredential(secret, of: profile, provider: planned.provider, to: &headers)) != nil
         else { return nil }
         return FirstAttempt(
@@ -496,15 +498,16 @@ struct ProxyEngine: Sendable {
     /// The secret a profile's credential sends: its key or token, or the OAuth login's access token
     /// (refreshed when it is due).
     private func credentialSecret(of profile: AuthProfile, agent: String, resolver: EnvironmentSecretResolver) async throws -> String {
-        if let stored = try storedSecret(of: profile, resolver: resolver) { return stored }
+        if let secret = try secretAtHand(of: profile, agent: agent, resolver: resolver) { return secret }
         return try await tokens.accessToken(agent: agent, profile: profile.id)
     }
 
-    /// The key or token of a profile; nil for an OAuth login.
-    private func storedSecret(of profile: AuthProfile, resolver: EnvironmentSecretResolver) throws(OAuthError) -> String? {
+    /// The secret of a profile when it is at hand: a key, a token, or an OAuth access token that
+    /// needs no wait for a refresh; nil when the OAuth login must be refreshed first.
+    private func secretAtHand(of profile: AuthProfile, agent: String, resolver: EnvironmentSecretResolver) throws(OAuthError) -> String? {
         switch profile.credential {
         case .oauth:
-            return nil
+            return tokens.accessTokenAtHand(agent: agent, profile: profile.id)
         case .apiKey, .token:
             guard let value = profile.secret(using: resolver).value else {
                 throw OAuthError(code: .notFound, profile: profile.id.description, message: "\(profile.id) has no usable secret")

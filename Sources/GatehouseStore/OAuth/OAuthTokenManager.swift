@@ -95,15 +95,11 @@ public final class OAuthTokenManager: Sendable {
     /// - Throws: `OAuthError` (no such OAuth profile, login required, refresh failed with an expired
     ///   token, lock held elsewhere with no fresher token), `StoreError` for a broken file.
     public func accessToken(agent: String, profile: ProfileID) async throws -> String {
+        if let token = accessTokenAtHand(agent: agent, profile: profile) { return token }
         let key = Key(agent: agent, profile: profile)
         let credential = try read(key)
         let t = now()
-        if isUsable(credential, at: t) { return credential.access! }
         if isValid(credential, at: t) {
-            if let background {
-                background.yield(key)
-                return credential.access!
-            }
             do {
                 return try await refreshed(key, observed: credential, rejected: nil).access!
             } catch let error as OAuthError where error.code != .loginRequired {
@@ -113,6 +109,22 @@ public final class OAuthTokenManager: Sendable {
             }
         }
         return try await refreshed(key, observed: credential, rejected: nil).access!
+    }
+
+    /// The access token when there is one to use without waiting: one not due for refresh, or one
+    /// still valid while a background refresh is queued for it (as `accessToken` does). Nil when the
+    /// caller must wait for a refresh, or the login cannot be read: `accessToken` does that and says
+    /// why.
+    public func accessTokenAtHand(agent: String, profile: ProfileID) -> String? {
+        let key = Key(agent: agent, profile: profile)
+        guard let credential = try? read(key) else { return nil }
+        let t = now()
+        if isUsable(credential, at: t) { return credential.access! }
+        if isValid(credential, at: t), let background {
+            background.yield(key)
+            return credential.access!
+        }
+        return nil
     }
 
     /// A token after the upstream rejected `rejectedAccessToken` (a 401): if the store already holds
