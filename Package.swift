@@ -160,7 +160,8 @@ let package = Package(
         .testTarget(
             name: "GatehouseGatewayTests",
             dependencies: [
-                "GatehouseCore", "GatehouseStore", "GatehouseHTTP", "GatehouseGateway", "GatehouseTestSupport", "gatehouse", "gatehouse-mock-upstream",
+                "GatehouseCore", "GatehouseStore", "GatehouseHTTP", "GatehouseGateway", "GatehouseTestSupport", "gatehouse",
+                "gatehouse-mock-upstream",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

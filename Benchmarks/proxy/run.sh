@@ -27,6 +27,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 2; }
+if $allocations; then
+  command -v perf >/dev/null || { echo "--allocations needs perf (apt-get install linux-perf)" >&2; exit 2; }
+  [ "$(id -u)" = 0 ] || { echo "--allocations needs root (perf places a uprobe on malloc)" >&2; exit 2; }
+fi
 
 swift build -c release --product gatehouse >/dev/null
 swift build -c release --product gatehouse-mock-upstream >/dev/null
@@ -34,7 +38,13 @@ swift build -c release --package-path Benchmarks --product gatehouse-bench >/dev
 bin=.build/release
 
 work=$(mktemp -d /tmp/gatehouse-proxy-bench.XXXXXX)
-cleanup() { kill "${mock_pid:-}" "${gateway_pid:-}" "${bare_pid:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+added_probe=false
+cleanup() {
+  kill "${mock_pid:-}" "${gateway_pid:-}" "${bare_pid:-}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  if $added_probe; then perf probe -q -d probe_libc:malloc >/dev/null 2>&1 || true; fi
+  rm -rf "$work"
+}
 trap cleanup EXIT
 
 "$bin/gatehouse-mock-upstream" --port 0 >"$work/mock.out" 2>&1 &
@@ -73,7 +83,7 @@ run_wrk() { # url body token connections -> RESULT line
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 echo "gatehouse proxy benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "command: Benchmarks/proxy/run.sh --duration $duration --concurrency \"$concurrency\"$([ "$stream" = true ] && echo ' --stream')"
+echo "command: Benchmarks/proxy/run.sh --duration $duration --concurrency \"$concurrency\"$($stream && echo ' --stream')$($allocations && echo ' --allocations')"
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo); mock, gateway and wrk share them"
 echo "request: POST /v1/chat/completions, small body, $([ "$stream" = true ] && echo 'streamed answer (7 events)' || echo 'plain JSON answer'); gateway log level ${GATEHOUSE_LOG_LEVEL:-info}"
 echo
@@ -110,21 +120,20 @@ for c in $concurrency; do
   row "$c" bare-nio "$bare" "$direct" "$bare0" "$bare1"
   row "$c" gateway "$via" "$direct" "$cpu0" "$cpu1"
   ratios="$ratios c=$c x$(awk -v g=$((cpu1 - cpu0)) -v gr="$(field "$via" requests)" -v b=$((bare1 - bare0)) -v br="$(field "$bare" requests)" \
-    'BEGIN {printf "%.2f", (g / gr) / (b / br)}')"
+    'BEGIN {if (gr > 0 && b > 0 && br > 0) printf "%.2f", (g / gr) / (b / br); else printf "?"}')"
 done
 echo
 echo "gateway CPU per request as a multiple of the bare proxy's:$ratios"
 echo "gateway RSS after the runs: $(( $(rss_of $gateway_pid) / 1024 )) MiB (peak $(( $(awk '/VmHWM/ {print $2}' /proc/$gateway_pid/status) / 1024 )) MiB)"
 echo "gateway log lines: $(wc -l < "$work/gateway.log")"
 
-if [ "$allocations" = true ]; then
+if $allocations; then
   # malloc calls per request at concurrency 10 (swift_allocObject goes through malloc), counted with
   # a uprobe on the libc both processes use.
-  command -v perf >/dev/null || { echo "--allocations needs perf (apt-get install linux-perf)" >&2; exit 2; }
   libc=$(awk '/libc.so.6/ {print $6; exit}' /proc/$gateway_pid/maps)
-  added_probe=false
   if ! perf probe -l 2>/dev/null | grep -q 'probe_libc:malloc '; then
-    perf probe -q -x "$libc" malloc >/dev/null 2>&1 && added_probe=true
+    perf probe -q -x "$libc" malloc >/dev/null 2>&1 || { echo "perf could not place a probe on malloc in $libc" >&2; exit 1; }
+    added_probe=true
   fi
   count_allocations() { # pid url body token -> mallocs per request
     local out=$work/allocations.$1 result
@@ -132,11 +141,11 @@ if [ "$allocations" = true ]; then
     local stat_pid=$!
     sleep 0.3
     result=$(run_wrk "$2" "$3" "$4" 10)
-    kill -INT $stat_pid; wait $stat_pid 2>/dev/null || true
-    awk -F, -v r="$(field "$result" requests)" '/probe_libc:malloc/ {printf "%.1f", $1 / r}' "$out"
+    kill -INT $stat_pid
+    wait $stat_pid 2>/dev/null || true
+    awk -F, -v r="$(field "$result" requests)" '/probe_libc:malloc/ {if (r > 0) printf "%.1f", $1 / r; else printf "?"}' "$out"
   }
   bare_allocations=$(count_allocations $bare_pid "$bare_url/v1/chat/completions" "$body_direct" none)
   gateway_allocations=$(count_allocations $gateway_pid "$gateway_url/v1/chat/completions" "$body_gateway" "$token")
-  $added_probe && perf probe -q -d probe_libc:malloc >/dev/null 2>&1
   echo "malloc calls per request at concurrency 10: bare-nio $bare_allocations, gateway $gateway_allocations"
 fi

@@ -171,7 +171,10 @@ struct ConnectionHandlingTests {
                 try large.send(
                     RawRequest.make(
                         "POST", "/v1/chat/completions",
-                        headers: [("authorization", "Bearer \(gateway.token)"), ("content-type", "application/json"), ("transfer-encoding", "chunked")])
+                        headers: [
+                            ("authorization", "Bearer \(gateway.token)"), ("content-type", "application/json"),
+                            ("transfer-encoding", "chunked"),
+                        ])
                         + chunked)
                 let refused = try await large.readAnswer()
                 #expect(refused.status == 413, "\(refused.summary)")
@@ -227,7 +230,9 @@ struct ConnectionHandlingTests {
                 #expect(cancelled, "\(gateway.process.stderrSoFar)")
                 let sent = await eventually(timeout: .seconds(3)) { ((try? await world.calls("key-1")) ?? 0) > 1 }
                 #expect(!sent, "the request queued behind the cancelled one went upstream for a client that had gone")
-                let lines = gateway.process.stderrSoFar.split(separator: "\n").filter { $0.contains(" request ") || $0.hasSuffix(" request") }
+                let lines = gateway.process.stderrSoFar.split(separator: "\n").filter {
+                    $0.contains(" request ") || $0.hasSuffix(" request")
+                }
                 #expect(lines.count == 1, "one request line, for the cancelled request: \(lines)")
             }
         }
@@ -265,7 +270,8 @@ struct ConnectionHandlingTests {
                     let connection = try RawConnection(to: gateway)
                     try connection.send(
                         RawRequest.make(
-                            "POST", path, headers: [("authorization", "Bearer \(gateway.token)")], body: Body.chat("openai/gpt-4o", stream: false)))
+                            "POST", path, headers: [("authorization", "Bearer \(gateway.token)")],
+                            body: Body.chat("openai/gpt-4o", stream: false)))
                     let answer = try await connection.readAnswer()
                     #expect(answer.status == 200 && answer.json?["object"] == "chat.completion", "\(path): \(answer.summary)")
                     // As the router's answers: the server's name and the date.
@@ -433,7 +439,9 @@ struct ConnectionHandlingTests {
         let after = try await connection.readToEnd()
         #expect(after.isEmpty, "\(String(decoding: after, as: UTF8.self))", sourceLocation: sourceLocation)
         let exit = try #require(await exited(gateway), "the gateway did not exit within 20 s of SIGTERM", sourceLocation: sourceLocation)
-        #expect(exit.status == 0 && !exit.signaled, "exit \(exit.status) (signaled: \(exit.signaled)): \(exit.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            exit.status == 0 && !exit.signaled, "exit \(exit.status) (signaled: \(exit.signaled)): \(exit.stderr)",
+            sourceLocation: sourceLocation)
     }
 
     /// Whether the gateway stopped accepting connections (its listener closed) within 10 s.

@@ -12,15 +12,18 @@ import Testing
 /// `gatehouse gateway` in front of a loopback upstream.
 @Suite("gateway: pooled upstream connections", .serialized)
 struct PooledUpstreamTests {
-    @Test("Pooled connections the upstream closed as they were reused: the request goes again once, on a new connection; no failure is recorded")
+    @Test(
+        "Pooled connections the upstream closed as they were reused: the request goes again once, on a new connection; no failure is recorded"
+    )
     func closedPooledConnectionRetried() async throws {
         let upstream = try await OneAnswerUpstream.start()
         do {
-            try await withWorld(extraProviders: { _ in ["openai": ["baseUrl": .string(upstream.baseURL + "/v1"), "requiresAuth": true]] }) { world in
+            try await withWorld(extraProviders: { _ in ["openai": ["baseUrl": .string(upstream.baseURL + "/v1"), "requiresAuth": true]] }) {
+                world in
                 try await world.addKey("openai", "k1", key: "key-1")
                 try await GatewayProcess.with(home: world.home) { gateway in
-                    // Two requests at once: each gets its own upstream connection (the upstream takes
-                    // its time with a connection's first answer), and both stay pooled.
+                    // Two requests at once: each gets its own upstream connection (the upstream holds
+                    // the first answer until the second request is in), and both stay pooled.
                     let first = try RawConnection(to: gateway)
                     let second = try RawConnection(to: gateway)
                     try first.send(RawRequest.chat(gateway))
@@ -37,7 +40,8 @@ struct PooledUpstreamTests {
                         let answer = try await first.readAnswer()
                         #expect(answer.status == 200, "round \(round): \(answer.summary)")
                         #expect(answer.json?["object"] == "chat.completion", "round \(round): \(answer.summary)")
-                        #expect(answer.header("x-gatehouse-attempts") == "1", "round \(round): a request sent again unsent is no new attempt")
+                        #expect(
+                            answer.header("x-gatehouse-attempts") == "1", "round \(round): a request sent again unsent is no new attempt")
                     }
                 }
                 // 2 first answers; then per request: one dropped on a pooled connection, one answered on a new one.
@@ -53,9 +57,9 @@ struct PooledUpstreamTests {
     }
 }
 
-/// An OpenAI-wire upstream on loopback that answers the first request of each connection after
-/// 200 ms (keeping it alive) and closes the connection without an answer when another request comes
-/// on it.
+/// An OpenAI-wire upstream on loopback that answers the first request of each connection (keeping
+/// it alive; the first two wait for each other) and closes the connection without an answer when
+/// another request comes on it.
 private final class OneAnswerUpstream: Sendable {
     let requests = Atomic<Int>(0)
     let connections = Atomic<Int>(0)
@@ -97,14 +101,27 @@ private final class OneAnswerUpstream: Sendable {
             guard !answered else { return context.close(promise: nil) }
             answered = true
             let body = ByteBuffer(
-                string: #"{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"Hello."},"finish_reason":"stop"}]}"#)
+                string:
+                    #"{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"Hello."},"finish_reason":"stop"}]}"#
+            )
             let head = HTTPResponseHead(
                 version: .http1_1, status: .ok, headers: ["content-type": "application/json", "content-length": String(body.readableBytes)])
-            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(200)) {
-                context.write(self.wrapOutboundOut(.head(head)), promise: nil)
-                context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-                context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+            answerOnceTwoConnectionsAsked(head, body, context: context, deadline: .now() + .seconds(5))
+        }
+
+        /// The first answers wait until two connections have each brought a request, so that two
+        /// connections are in the pool afterwards however the requests were timed (after 5 s the
+        /// answer goes anyway, and the test's counts say what happened).
+        private func answerOnceTwoConnectionsAsked(_ head: HTTPResponseHead, _ body: ByteBuffer, context: ChannelHandlerContext, deadline: NIODeadline) {
+            guard upstream.requests.load(ordering: .relaxed) >= 2 || NIODeadline.now() > deadline else {
+                context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(5)) {
+                    self.answerOnceTwoConnectionsAsked(head, body, context: context, deadline: deadline)
+                }
+                return
             }
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
     }
 }

@@ -34,7 +34,9 @@ struct ProxyPathTests {
                 #expect(seen["stream"] == false)
                 let values = seen["headerValues"]?.objectValue ?? [:]
                 #expect(values["authorization"] == "Bearer key-1")
-                #expect(!values.values.contains { $0.stringValue?.contains(gateway.token) == true }, "the gateway token leaked upstream: \(values)")
+                #expect(
+                    !values.values.contains { $0.stringValue?.contains(gateway.token) == true },
+                    "the gateway token leaked upstream: \(values)")
                 // The body went up intact apart from the model.
                 let forwarded = try #require(seen["body"]?.stringValue.flatMap { try? JSONValue.parse($0) })
                 #expect(forwarded["messages"]?.arrayValue?.first?["content"] == "Say hello.")
@@ -82,7 +84,9 @@ struct ProxyPathTests {
                 #expect(values["authorization"] == nil, "no Authorization should go upstream on an x-api-key provider: \(values)")
                 #expect(values["anthropic-version"] == "2023-01-01")
                 #expect(values["anthropic-beta"] == "tools-2024-04-04")
-                #expect(!values.values.contains { $0.stringValue?.contains(gateway.token) == true }, "the gateway token leaked upstream: \(values)")
+                #expect(
+                    !values.values.contains { $0.stringValue?.contains(gateway.token) == true },
+                    "the gateway token leaked upstream: \(values)")
 
                 // Bearer from the client this time; still never forwarded.
                 let streamed = try await gateway.send(
@@ -227,7 +231,8 @@ struct ProxyPathTests {
                 "access": .string(account.access), "refresh": .string(account.refresh), "expires": .int(nowMillis() + 3_600_000),
                 "email": "me@example.com",
             ]
-            try await world.cli(["auth", "add", "openai", "--name", "me", "--oauth-json", "-"], stdin: login.serializedString(pretty: false))
+            try await world.cli(
+                ["auth", "add", "openai", "--name", "me", "--oauth-json", "-"], stdin: login.serializedString(pretty: false))
             try await GatewayProcess.with(home: world.home) { gateway in
                 let answer = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o"))
                 #expect(answer.status == 200, "\(answer.body)")
@@ -244,8 +249,9 @@ struct ProxyPathTests {
                 let again = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o"))
                 #expect(again.status == 200)
                 #expect(try await world.mock.counters()["oauth.refresh"] == 1)
-                // With a pooled connection up, the token goes out with no wait (no task): a
-                // rejection there is handled the same way.
+                // With a pooled connection up and the token at hand, the request goes out with no
+                // task; a rejection is handled the same way (one refresh, one retry) whichever way it
+                // went.
                 try await world.mock.setKeyBehaviour(newAccess, ["reject": true])
                 let third = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o"))
                 #expect(third.status == 200, "\(third.body)")
@@ -255,7 +261,9 @@ struct ProxyPathTests {
                 #expect(refreshedAgain != newAccess)
                 #expect(try await world.lastRequest()["key"]?.stringValue == refreshedAgain)
                 try await Task.sleep(for: .milliseconds(200))
-                #expect(world.stats("openai:me")?["disabledUntil"] == nil, "a refreshed login must not be disabled: \(String(describing: world.stats("openai:me")))")
+                #expect(
+                    world.stats("openai:me")?["disabledUntil"] == nil,
+                    "a refreshed login must not be disabled: \(String(describing: world.stats("openai:me")))")
             }
         }
     }
@@ -290,8 +298,8 @@ struct ProxyPathTests {
                 // A new session does not inherit s1's pin to the backup key: it starts on k1.
                 let fresh = await eventually {
                     (try? await gateway.send(
-                        .POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o"), headers: [("X-Gatehouse-Session", "probe-\(UUID())")])
-                    )?.header("X-Gatehouse-Profile") == "openai:k1"
+                        .POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o"),
+                        headers: [("X-Gatehouse-Session", "probe-\(UUID())")]))?.header("X-Gatehouse-Profile") == "openai:k1"
                 }
                 #expect(fresh, "the gateway never took the reset of openai:k1 into account")
                 #expect(try await ask("s2").header("X-Gatehouse-Profile") == "openai:k1", "a new session inherited an auto pin")
@@ -350,7 +358,8 @@ struct ProxyPathTests {
                 #expect(error["error"]?["message"]?.stringValue != nil, "\(openAI.body)")
                 #expect(events.last?.event == nil)
 
-                let anthropic = try await gateway.send(.POST, "/v1/messages", body: Body.messages("anthropic/claude-sonnet-4-5", stream: true))
+                let anthropic = try await gateway.send(
+                    .POST, "/v1/messages", body: Body.messages("anthropic/claude-sonnet-4-5", stream: true))
                 #expect(anthropic.status == 200)
                 let names = anthropic.events.map(\.event)
                 #expect(!names.contains("message_stop"), "\(anthropic.body)")
@@ -360,7 +369,8 @@ struct ProxyPathTests {
                 #expect(anthropicError["error"]?["message"]?.stringValue != nil)
 
                 let recorded = await eventually {
-                    world.stats("openai:k1")?["failureCounts"]?["timeout"] != nil && world.stats("anthropic:a1")?["failureCounts"]?["timeout"] != nil
+                    world.stats("openai:k1")?["failureCounts"]?["timeout"] != nil
+                        && world.stats("anthropic:a1")?["failureCounts"]?["timeout"] != nil
                 }
                 #expect(recorded, "\(String(describing: world.authState))")
                 #expect(world.stats("openai:k1")?["cooldownReason"] == "timeout")
@@ -399,7 +409,8 @@ struct ProxyPathTests {
                 // The gateway logs one line per request when it is done with it. If it abandoned the
                 // upstream request with the client, that line comes well before the mock's 3 s delay.
                 func requestLine() -> String? {
-                    gateway.process.stderrSoFar.split(separator: "\n").first { $0.contains("model=gpt-4o") && $0.hasSuffix("request") }.map(String.init)
+                    gateway.process.stderrSoFar.split(separator: "\n").first { $0.contains("model=gpt-4o") && $0.hasSuffix("request") }.map(
+                        String.init)
                 }
                 let ended = await eventually(timeout: .milliseconds(1500)) { requestLine() != nil }
                 let waited = ContinuousClock.now - start
@@ -409,7 +420,8 @@ struct ProxyPathTests {
                 }
                 #expect(
                     ended,
-                    "\(waited) after the request began (the client left at 300 ms) the gateway was still waiting on the upstream; its line came later: \(requestLine() ?? "none")")
+                    "\(waited) after the request began (the client left at 300 ms) the gateway was still waiting on the upstream; its line came later: \(requestLine() ?? "none")"
+                )
             }
         }
     }

@@ -43,7 +43,8 @@ struct UpstreamRequestShapeTests {
     @Test("The model id replaces the client's, escaped where JSON needs it, in small and large bodies")
     func modelReplaced() throws {
         let small = #"{"model":"openai/gpt-4o-mini","messages":[]}"#
-        let large = #"{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":""# + String(repeating: "x", count: 20_000) + #""}]}"#
+        let large =
+            #"{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":""# + String(repeating: "x", count: 20_000) + #""}]}"#
         for text in [small, large] {
             let body = ByteBuffer(string: text)
             let scan = try body.withUnsafeReadableBytes { try RequestBodyScan.scan($0) }

@@ -286,7 +286,8 @@ struct UpstreamHTTPClientTests {
 
     /// `startOnIdleConnection`, its callback turned into an awaited result.
     static func startOnIdle(
-        _ client: UpstreamHTTPClient, _ request: UpstreamRequest, on loop: any EventLoop, cancellation: UpstreamCancellation = UpstreamCancellation()
+        _ client: UpstreamHTTPClient, _ request: UpstreamRequest, on loop: any EventLoop,
+        cancellation: UpstreamCancellation = UpstreamCancellation()
     ) async -> (started: Bool, result: Result<UpstreamResponse, any Error>?, onLoop: Bool) {
         await withCheckedContinuation { continuation in
             let started = client.startOnIdleConnection(request, on: loop, cancellation: cancellation) { result in
@@ -296,7 +297,8 @@ struct UpstreamHTTPClientTests {
         }
     }
 
-    @Test("A request started on an idle pooled connection: nothing is sent without one; with one, the answer comes on the given loop, whole")
+    @Test(
+        "A request started on an idle pooled connection: nothing is sent without one; with one, the answer comes on the given loop, whole")
     func startOnIdleConnection() async throws {
         try await MockProvider.with { mock in
             try await Self.withClient { client in
@@ -328,7 +330,8 @@ struct UpstreamHTTPClientTests {
             let url = try UpstreamURL(base + "/answer")
             try await Self.withClient { client in
                 let loop = MultiThreadedEventLoopGroup.singleton.next()
-                _ = try await Self.read(try await client.execute(UpstreamRequest(url: url, body: [ByteBuffer(string: "{}")]), on: loop).body)
+                _ = try await Self.read(
+                    try await client.execute(UpstreamRequest(url: url, body: [ByteBuffer(string: "{}")]), on: loop).body)
                 let started = await Self.startOnIdle(client, UpstreamRequest(url: url, body: [ByteBuffer(string: "{}")]), on: loop)
                 #expect(started.started && started.onLoop)
                 guard case .failure(let error as UpstreamError) = started.result else {
@@ -342,7 +345,8 @@ struct UpstreamHTTPClientTests {
         }
     }
 
-    @Test("A request with a cancelled token is not started; cancelling a started one ends its wait with CancellationError, on the given loop")
+    @Test(
+        "A request with a cancelled token is not started; cancelling a started one ends its wait with CancellationError, on the given loop")
     func startCancelled() async throws {
         try await MockProvider.with { mock in
             try await Self.withClient { client in

@@ -101,7 +101,7 @@ struct LogLine {
         bytes.append(UInt8(ascii: "\n"))
     }
 
-    /// Writes the ended line to standard error; `now`: not held for the end of the loop's turn.
+    /// Writes the ended line to standard error; `now`: not gathered with others.
     func write(now: Bool = false) {
         StandardErrorOutput.write(bytes, now: now)
     }

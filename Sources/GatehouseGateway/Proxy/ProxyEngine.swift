@@ -20,7 +20,10 @@ struct ProxyEngine: Sendable {
     /// Where each request's line goes.
     let requestLines: RequestLogger
 
-    init(state: GatewayState, upstream: UpstreamHTTPClient, tokens: OAuthTokenManager, access: AccessControl, logger: Logger, maxBodyBytes: Int) {
+    init(
+        state: GatewayState, upstream: UpstreamHTTPClient, tokens: OAuthTokenManager, access: AccessControl, logger: Logger,
+        maxBodyBytes: Int
+    ) {
         self.state = state
         self.upstream = upstream
         self.tokens = tokens
@@ -95,7 +98,8 @@ struct ProxyEngine: Sendable {
             (try? addCredential(secret, of: profile, provider: planned.provider, to: &headers)) != nil
         else { return nil }
         return FirstAttempt(
-            profile: profile.id, secret: secret, request: UpstreamRequest(method: .POST, url: planned.url, headers: headers, body: planned.body))
+            profile: profile.id, secret: secret,
+            request: UpstreamRequest(method: .POST, url: planned.url, headers: headers, body: planned.body))
     }
 
     /// Sends the first attempt on an idle pooled connection; false, with nothing sent or recorded,
@@ -252,7 +256,9 @@ struct ProxyEngine: Sendable {
         guard let runtime = try state.configuredRuntime(for: agentID, in: snapshot) else {
             throw WireError(
                 status: .badRequest, kind: .invalidRequest,
-                message: "unknown agent '\(agentID)' (X-Gatehouse-Agent); configured agents: \(snapshot.configuration.agents.map(\.id).joined(separator: ", "))")
+                message:
+                    "unknown agent '\(agentID)' (X-Gatehouse-Agent); configured agents: \(snapshot.configuration.agents.map(\.id).joined(separator: ", "))"
+            )
         }
         let session = sessionHeader.flatMap { $0.isEmpty ? nil : $0 }
         if let session, let problem = SessionStore.problem(withKey: session) {
@@ -280,15 +286,20 @@ struct ProxyEngine: Sendable {
         guard let provider = snapshot.providers[providerID] else {
             throw WireError(
                 status: .badRequest, kind: .invalidRequest,
-                message: "unknown provider \"\(providerID)\" in model \"\(scan.model)\"; known providers: \(snapshot.providers.keys.sorted().joined(separator: ", "))")
+                message:
+                    "unknown provider \"\(providerID)\" in model \"\(scan.model)\"; known providers: \(snapshot.providers.keys.sorted().joined(separator: ", "))"
+            )
         }
         guard provider.models.contains(where: { $0.id == modelID }) else {
             throw WireError(
                 status: .notFound, kind: .notFound,
-                message: "unknown model \"\(modelID)\" of provider \(providerID); see GET /v1/models, or add it under providers.\(providerID).models in gatehouse.json")
+                message:
+                    "unknown model \"\(modelID)\" of provider \(providerID); see GET /v1/models, or add it under providers.\(providerID).models in gatehouse.json"
+            )
         }
         guard provider.api == api else {
-            let route = provider.api == .anthropicMessages ? "POST /v1/messages (Anthropic wire)" : "POST /v1/chat/completions (OpenAI wire)"
+            let route =
+                provider.api == .anthropicMessages ? "POST /v1/messages (Anthropic wire)" : "POST /v1/chat/completions (OpenAI wire)"
             throw WireError(
                 status: .badRequest, kind: .invalidRequest,
                 message: "provider \(providerID) speaks the \(provider.api.rawValue) format; send this request to \(route)")
@@ -330,7 +341,8 @@ struct ProxyEngine: Sendable {
         switch snapshot.upstreamURLs[providerID] {
         case .success(let parsed): url = parsed
         case .failure(let error):
-            throw WireError(status: .internalServerError, kind: .upstream, message: "provider \(providerID) has an unusable baseUrl: \(error)")
+            throw WireError(
+                status: .internalServerError, kind: .upstream, message: "provider \(providerID) has an unusable baseUrl: \(error)")
         case nil:
             throw WireError(status: .internalServerError, kind: .upstream, message: "provider \(providerID) has no baseUrl")
         }
@@ -377,6 +389,7 @@ struct ProxyEngine: Sendable {
                     case let sent?:
                         result = sent
                     case nil:
+                        if cancellation.isCancelled { throw CancellationError() }
                         runtime.recorder.markUsed(profile.id)
                         result = await send(made.request, on: planned.eventLoop, newConnection: false, cancellation: cancellation)
                     }
@@ -403,7 +416,8 @@ struct ProxyEngine: Sendable {
                     // Only failures record the fingerprint: it is not worked out for every request.
                     let failure = (error as? UpstreamError)?.transportFailure ?? .connectionRefused
                     runtime.recorder.markFailure(
-                        profile.id, model: modelID, classification: FailureClassifier.classify(.transport(failure), now: WallClock.nowMillis()),
+                        profile.id, model: modelID,
+                        classification: FailureClassifier.classify(.transport(failure), now: WallClock.nowMillis()),
                         credentialFingerprint: Fingerprint.of(secret))
                     lastTransport = "\(profile.id): \(error)"
                     break attempt
@@ -440,7 +454,8 @@ struct ProxyEngine: Sendable {
                         lastTransport = "\(profile.id): \(error)"
                     }
                 }
-                runtime.recorder.markFailure(profile.id, model: modelID, classification: classification, credentialFingerprint: Fingerprint.of(secret))
+                runtime.recorder.markFailure(
+                    profile.id, model: modelID, classification: classification, credentialFingerprint: Fingerprint.of(secret))
                 lastFailure = (status, response.headers, errorBody)
                 break attempt
             }
@@ -455,7 +470,8 @@ struct ProxyEngine: Sendable {
         }
         throw WireError(
             status: .badGateway, kind: .upstream,
-            message: "no answer from \(providerID) through any credential (\(log.attempts) attempt(s)); last error: \(lastTransport ?? "none")")
+            message:
+                "no answer from \(providerID) through any credential (\(log.attempts) attempt(s)); last error: \(lastTransport ?? "none")")
     }
 
     /// Sends an attempt's request and waits for the answer's head.
@@ -471,27 +487,33 @@ struct ProxyEngine: Sendable {
 
     /// One attempt with no credential, to a provider that needs none (a local server); nothing is
     /// recorded in profile health and the answer names no profile.
-    private func serveWithoutCredential(_ planned: PlannedRequest, cancellation: UpstreamCancellation, log: inout RequestLog) async throws -> ProxyAnswer {
+    private func serveWithoutCredential(_ planned: PlannedRequest, cancellation: UpstreamCancellation, log: inout RequestLog) async throws
+        -> ProxyAnswer
+    {
         log.attempts = 1
         log.profile = "none"
-        let request = UpstreamRequest(method: .POST, url: planned.url, headers: Self.upstreamHeaders(planned.forwarded, credentialRoom: 0), body: planned.body)
+        let request = UpstreamRequest(
+            method: .POST, url: planned.url, headers: Self.upstreamHeaders(planned.forwarded, credentialRoom: 0), body: planned.body)
         let response: UpstreamResponse
         do {
             response = try await upstream.execute(request, on: planned.eventLoop, cancellation: cancellation)
         } catch is CancellationError {
             throw CancellationError()
-        } catch where Task.isCancelled {
+        } catch  where Task.isCancelled {
             throw CancellationError()
         } catch {
-            throw WireError(status: .badGateway, kind: .upstream, message: "no answer from \(planned.providerID) (it needs no credential): \(error)")
+            throw WireError(
+                status: .badGateway, kind: .upstream, message: "no answer from \(planned.providerID) (it needs no credential): \(error)")
         }
         log.status = Int(response.status.code)
         guard (200..<300).contains(log.status) else {
             let body = await response.body.collectPrefix(limit: Self.errorBodyLimit)
-            return Self.passThrough(status: log.status, headers: response.headers, body: body, profile: nil, requestID: log.requestID, attempts: 1)
+            return Self.passThrough(
+                status: log.status, headers: response.headers, body: body, profile: nil, requestID: log.requestID, attempts: 1)
         }
         return relay(
-            response, api: planned.api, profile: nil, model: planned.modelID, secret: nil, runtime: planned.runtime, requestID: log.requestID,
+            response, api: planned.api, profile: nil, model: planned.modelID, secret: nil, runtime: planned.runtime,
+            requestID: log.requestID,
             attempts: 1)
     }
 
@@ -517,7 +539,9 @@ struct ProxyEngine: Sendable {
     }
 
     /// Adds the headers that carry `secret`, a profile's credential, upstream.
-    private func addCredential(_ secret: String, of profile: AuthProfile, provider: ProviderDefinition, to headers: inout HTTPHeaders) throws(OAuthError) {
+    private func addCredential(_ secret: String, of profile: AuthProfile, provider: ProviderDefinition, to headers: inout HTTPHeaders)
+        throws(OAuthError)
+    {
         // Headers go upstream unchecked: a secret with a line break would split them.
         guard UpstreamRequest.isValidHeaderValue(secret) else {
             throw OAuthError(
@@ -564,7 +588,9 @@ struct ProxyEngine: Sendable {
     }
 
     /// The pin change a success through `chosen` makes to the session; nil when there is none to write.
-    private func pinUpdate(_ action: CandidatePlan.PinAction, chosen: ProfileID, runtime: AgentRuntime, session: String?) -> CandidatePlan.PinAction? {
+    private func pinUpdate(_ action: CandidatePlan.PinAction, chosen: ProfileID, runtime: AgentRuntime, session: String?) -> CandidatePlan
+        .PinAction?
+    {
         guard let session else { return nil }
         var effective = action
         // After a failover the session follows the profile that answered.
@@ -572,7 +598,9 @@ struct ProxyEngine: Sendable {
         case .setAuto(let planned) where planned != chosen: effective = .setAuto(chosen)
         case .replaceAutoWith(let planned) where planned != chosen: effective = .replaceAutoWith(chosen)
         case .keep, .none:
-            if let pin = try? runtime.sessions.current().get().sessions[session]?.pin, pin.source == .auto, pin.profile != chosen.description {
+            if let pin = try? runtime.sessions.current().get().sessions[session]?.pin, pin.source == .auto,
+                pin.profile != chosen.description
+            {
                 effective = .replaceAutoWith(chosen)
             }
         default: break
@@ -599,7 +627,8 @@ struct ProxyEngine: Sendable {
         @Sendable func markCut() {
             if let profile {
                 recorder.markFailure(
-                    profile, model: model, classification: FailureClassification(reason: .timeout), credentialFingerprint: secret.map(Fingerprint.of))
+                    profile, model: model, classification: FailureClassification(reason: .timeout),
+                    credentialFingerprint: secret.map(Fingerprint.of))
             }
         }
         if !isEventStream, let complete = response.body.takeIfComplete() {
@@ -608,7 +637,9 @@ struct ProxyEngine: Sendable {
         }
         let upstreamBody = response.body
         var headers = fields
-        if !isEventStream, let length = response.headers.first(name: "content-length") { headers.add(name: "content-length", value: length) }
+        if !isEventStream, let length = response.headers.first(name: "content-length") {
+            headers.add(name: "content-length", value: length)
+        }
         return ProxyAnswer(
             status: status, headers: headers,
             body: .stream { writer in
@@ -629,7 +660,8 @@ struct ProxyEngine: Sendable {
                         // The upstream cut the answer: the client must see an error, not a clean end.
                         markCut()
                         if isEventStream {
-                            try await writer.write(WireError.streamCutEvent(for: api, message: "the upstream connection ended in the middle of the answer"))
+                            try await writer.write(
+                                WireError.streamCutEvent(for: api, message: "the upstream connection ended in the middle of the answer"))
                             await writer.finish()
                             return "the upstream cut the answer: \(error)"
                         }
@@ -738,7 +770,9 @@ struct ProxyEngine: Sendable {
     private static func passThrough(
         status: Int, headers: HTTPHeaders, body: ByteBuffer, profile: ProfileID?, requestID: String, attempts: Int
     ) -> ProxyAnswer {
-        .complete(status: .init(statusCode: status), headers: answerHeaders(headers, profile: profile, requestID: requestID, attempts: attempts), body: body)
+        .complete(
+            status: .init(statusCode: status), headers: answerHeaders(headers, profile: profile, requestID: requestID, attempts: attempts),
+            body: body)
     }
 
     /// The headers of an answer to the client: the upstream's forwarded ones and the gateway's own.
@@ -759,7 +793,9 @@ struct ProxyEngine: Sendable {
             // Not 401: that would read as a wrong gateway token to the client's SDK.
             return WireError(
                 status: .serviceUnavailable, kind: .unavailable,
-                message: "no usable credential for provider \(provider); add one with `gatehouse auth add \(provider) ...` (see `gatehouse auth status \(provider)`)")
+                message:
+                    "no usable credential for provider \(provider); add one with `gatehouse auth add \(provider) ...` (see `gatehouse auth status \(provider)`)"
+            )
         }
         let list = all.entries.map { id, window -> JSONValue in
             [
@@ -773,7 +809,8 @@ struct ProxyEngine: Sendable {
         let retry = all.retryAt.map { max(1, ($0 - now + 999) / 1000) }
         return WireError(
             status: all.status == 429 ? .tooManyRequests : .serviceUnavailable, kind: all.status == 429 ? .rateLimit : .overloaded,
-            message: "every credential of \(provider) is cooling down: \(summary)", retryAfterSeconds: retry, details: ["profiles": .array(list)])
+            message: "every credential of \(provider) is cooling down: \(summary)", retryAfterSeconds: retry,
+            details: ["profiles": .array(list)])
     }
 
     /// Where a provider's requests go: its base URL and the wire format's path.

@@ -153,7 +153,9 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         refusedBeforeBody = true
         let error = WireError(
             status: .payloadTooLarge, kind: .tooLarge,
-            message: "the request body is larger than the gateway's limit of \(Self.describe(bytes: engine.maxBodyBytes)) (gateway.maxBodyBytes in gatehouse.json)")
+            message:
+                "the request body is larger than the gateway's limit of \(Self.describe(bytes: engine.maxBodyBytes)) (gateway.maxBodyBytes in gatehouse.json)"
+        )
         write(engine.refuse(error, api: api), context: context)
     }
 

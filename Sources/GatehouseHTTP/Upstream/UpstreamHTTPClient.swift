@@ -70,7 +70,8 @@ public final class UpstreamHTTPClient: Sendable {
     ///     cancelling the calling task cancels the request; with it, the token is the one way.
     /// - Throws: `UpstreamError`, or `CancellationError` when cancelled.
     public func execute(
-        _ request: UpstreamRequest, on eventLoop: (any EventLoop)? = nil, newConnection: Bool = false, cancellation: UpstreamCancellation? = nil
+        _ request: UpstreamRequest, on eventLoop: (any EventLoop)? = nil, newConnection: Bool = false,
+        cancellation: UpstreamCancellation? = nil
     ) async throws -> UpstreamResponse {
         let loop = eventLoop ?? group.any()
         var fresh = newConnection
@@ -114,11 +115,14 @@ public final class UpstreamHTTPClient: Sendable {
             if !park(connection) { connection.close() }
             return false
         }
-        connection.start(exchange)
-        // The pool may lend a connection of another loop when this one has none idle.
+        // The pool may lend a connection of another loop when this one has none idle. The callback is
+        // in place before the request goes: the head cannot come first.
         exchange.whenHead(on: eventLoop) { result in
-            onResponse(result.map { UpstreamResponse(status: $0.status, headers: $0.headers, body: UpstreamResponseBody(reader: .init(exchange))) })
+            onResponse(
+                result.map { UpstreamResponse(status: $0.status, headers: $0.headers, body: UpstreamResponseBody(reader: .init(exchange))) }
+            )
         }
+        connection.start(exchange)
         return true
     }
 

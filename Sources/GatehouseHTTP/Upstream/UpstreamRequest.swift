@@ -30,7 +30,11 @@ public struct UpstreamRequest: Sendable {
         if headers.contains(name: "host") || headers.contains(name: "content-length") || headers.contains(name: "transfer-encoding") {
             headers.remove(name: "transfer-encoding")
             headers.replaceOrAdd(name: "host", value: url.endpoint.hostHeader)
-            if let length { headers.replaceOrAdd(name: "content-length", value: String(length)) } else { headers.remove(name: "content-length") }
+            if let length {
+                headers.replaceOrAdd(name: "content-length", value: String(length))
+            } else {
+                headers.remove(name: "content-length")
+            }
         } else {
             headers.reserveCapacity(headers.count + 2)
             headers.add(name: "host", value: url.endpoint.hostHeader)

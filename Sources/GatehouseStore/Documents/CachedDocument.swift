@@ -61,9 +61,9 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
     /// The document as it is on disk now, whether it changed since the last call, and the number of
     /// its load (a caller that keeps something derived from it compares this number).
     @inlinable
-    @_specialize(exported: true, where Document == AuthProfilesDocument)
-    @_specialize(exported: true, where Document == AuthStateDocument)
-    @_specialize(exported: true, where Document == SessionsDocument)
+    @_specialize(exported:true,where Document == AuthProfilesDocument)
+    @_specialize(exported:true,where Document == AuthStateDocument)
+    @_specialize(exported:true,where Document == SessionsDocument)
     public func currentVersioned() -> (result: Result<Document, StoreError>, changed: Bool, version: Int) {
         let now = ContinuousClock.now
         var invalidations: Int?
@@ -83,7 +83,9 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
     /// `invalidations` is the count seen before looking: when `invalidate()` came in between, this
     /// look does not count as recent.
     @usableFromInline
-    func lookAtFile(now: ContinuousClock.Instant, invalidations: Int?) -> (result: Result<Document, StoreError>, changed: Bool, version: Int) {
+    func lookAtFile(now: ContinuousClock.Instant, invalidations: Int?) -> (
+        result: Result<Document, StoreError>, changed: Bool, version: Int
+    ) {
         var stats = stat()
         let key: FileKey? =
             stat(cPath, &stats) == 0

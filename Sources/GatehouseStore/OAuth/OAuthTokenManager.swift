@@ -104,7 +104,8 @@ public final class OAuthTokenManager: Sendable {
                 return try await refreshed(key, observed: credential, rejected: nil).access!
             } catch let error as OAuthError where error.code != .loginRequired {
                 // A transient failure: the old token still works for now.
-                logger.warning("refresh failed; the current token is still valid", metadata: ["auth.profile": "\(profile)", "error": "\(error)"])
+                logger.warning(
+                    "refresh failed; the current token is still valid", metadata: ["auth.profile": "\(profile)", "error": "\(error)"])
                 return credential.access!
             }
         }
@@ -143,7 +144,8 @@ public final class OAuthTokenManager: Sendable {
                 guard !isUsable(credential, at: now()) else { continue }
                 _ = try await refreshed(key, observed: credential, rejected: nil)
             } catch {
-                logger.warning("background refresh failed", metadata: ["auth.profile": "\(key.profile)", "agent": "\(key.agent)", "error": "\(error)"])
+                logger.warning(
+                    "background refresh failed", metadata: ["auth.profile": "\(key.profile)", "agent": "\(key.agent)", "error": "\(error)"])
             }
         }
     }
@@ -252,7 +254,9 @@ public final class OAuthTokenManager: Sendable {
             }
             throw OAuthError(
                 code: .lockTimeout, profile: key.profile.description,
-                message: "Could not refresh \(key.profile): another process held the refresh lock the whole time and stored no new token. \(error.message)")
+                message:
+                    "Could not refresh \(key.profile): another process held the refresh lock the whole time and stored no new token. \(error.message)"
+            )
         }
     }
 
@@ -263,7 +267,8 @@ public final class OAuthTokenManager: Sendable {
         let definition = providers.withLock { $0[key.profile.provider]?.oauth }
         return try await store.profiles.withLockedDocument(logger: logger) { document -> (AuthProfilesDocument?, OAuthCredential) in
             guard var profile = document.profiles[key.profile] else {
-                throw OAuthError(code: .notFound, profile: key.profile.description, message: "no profile \(key.profile) for agent '\(key.agent)'")
+                throw OAuthError(
+                    code: .notFound, profile: key.profile.description, message: "no profile \(key.profile) for agent '\(key.agent)'")
             }
             guard case .oauth(var credential) = profile.credential else {
                 throw OAuthError(code: .notOAuth, profile: key.profile.description, message: "\(key.profile) is not an OAuth login")
@@ -279,7 +284,9 @@ public final class OAuthTokenManager: Sendable {
             guard let definition, !definition.tokenURL.isEmpty, !(credential.clientId ?? definition.clientID).isEmpty else {
                 throw OAuthError(
                     code: .noOAuthSettings, profile: key.profile.description,
-                    message: "provider \(key.profile.provider) has no OAuth token endpoint; set providers.\(key.profile.provider).oauth in gatehouse.json")
+                    message:
+                        "provider \(key.profile.provider) has no OAuth token endpoint; set providers.\(key.profile.provider).oauth in gatehouse.json"
+                )
             }
             let grant = RefreshGrant(
                 tokenURL: definition.tokenURL, clientID: credential.clientId ?? definition.clientID, encoding: definition.encoding,
@@ -306,18 +313,22 @@ public final class OAuthTokenManager: Sendable {
                 logger.info(
                     "refreshed an OAuth token",
                     metadata: [
-                        "agent": "\(key.agent)", "auth.profile": "\(key.profile)", "auth.fingerprint": "\(Fingerprint.of(tokens.accessToken))",
+                        "agent": "\(key.agent)", "auth.profile": "\(key.profile)",
+                        "auth.fingerprint": "\(Fingerprint.of(tokens.accessToken))",
                         "duration.ms": "\(now() - started)",
                     ])
                 return (changed, credential)
             case .failure(let failure) where failure.isPermanent:
-                let message = "the provider rejected the refresh token of \(key.profile) (\(failure.code ?? "HTTP \(failure.status)"): \(failure.description)); run `gatehouse auth login \(key.profile.provider)`"
+                let message =
+                    "the provider rejected the refresh token of \(key.profile) (\(failure.code ?? "HTTP \(failure.status)"): \(failure.description)); run `gatehouse auth login \(key.profile.provider)`"
                 await onLoginRequired(key, message)
                 throw OAuthError(code: .loginRequired, profile: key.profile.description, message: message)
             case .failure(let failure):
                 throw OAuthError(
                     code: .refreshFailed, profile: key.profile.description,
-                    message: "refreshing \(key.profile) failed (HTTP \(failure.status)\(failure.code.map { ", \($0)" } ?? "")): \(failure.description)")
+                    message:
+                        "refreshing \(key.profile) failed (HTTP \(failure.status)\(failure.code.map { ", \($0)" } ?? "")): \(failure.description)"
+                )
             }
         }
     }
@@ -333,10 +344,14 @@ public final class OAuthTokenManager: Sendable {
             return created
         }
         guard let profile = try cached.current().get().profiles[key.profile] else {
-            throw OAuthError(code: .notFound, profile: key.profile.description, message: "no profile \(key.profile) for agent '\(key.agent)'; see `gatehouse auth list`")
+            throw OAuthError(
+                code: .notFound, profile: key.profile.description,
+                message: "no profile \(key.profile) for agent '\(key.agent)'; see `gatehouse auth list`")
         }
         guard case .oauth(let credential) = profile.credential else {
-            throw OAuthError(code: .notOAuth, profile: key.profile.description, message: "\(key.profile) is a \(profile.type.rawValue) profile, not an OAuth login")
+            throw OAuthError(
+                code: .notOAuth, profile: key.profile.description,
+                message: "\(key.profile) is a \(profile.type.rawValue) profile, not an OAuth login")
         }
         return credential
     }
@@ -357,7 +372,9 @@ public final class OAuthTokenManager: Sendable {
 
     /// Whether `current` is a different token than the one the caller had (and than the rejected
     /// one), and good enough to use.
-    private func isFresher(_ current: OAuthCredential, than entered: OAuthCredential, rejected: String?, requireUsable: Bool, at t: Int64) -> Bool {
+    private func isFresher(_ current: OAuthCredential, than entered: OAuthCredential, rejected: String?, requireUsable: Bool, at t: Int64)
+        -> Bool
+    {
         if let rejected {
             guard current.access != rejected else { return false }
         } else {
