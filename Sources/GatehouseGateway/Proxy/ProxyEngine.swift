@@ -251,7 +251,7 @@ struct ProxyEngine: Sendable {
         }
         try access.check(authorization: authorization, apiKey: apiKey)
         let snapshot = state.current
-        let agentID = agentHeader ?? snapshot.configuration.defaultAgentID
+        let agentID = agentHeader ?? snapshot.defaultAgentID
         log.agent = agentID
         guard let runtime = try state.configuredRuntime(for: agentID, in: snapshot) else {
             throw WireError(

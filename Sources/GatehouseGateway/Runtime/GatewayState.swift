@@ -10,6 +10,8 @@ final class GatewayState: Sendable {
     /// One consistent configuration (shared, not copied, by the requests that read it).
     final class Snapshot: Sendable {
         let configuration: GatehouseConfiguration
+        /// The agent of a request that names none (worked out once, not per request).
+        let defaultAgentID: String
         let providers: [String: ProviderDefinition]
         /// The providers' model list entries, encoded once for every agent's model view.
         let modelCatalog: EncodedModelCatalog
@@ -26,6 +28,7 @@ final class GatewayState: Sendable {
             upstreamURLs: [String: Result<UpstreamURL, UpstreamError>]
         ) {
             self.configuration = configuration
+            self.defaultAgentID = configuration.defaultAgentID
             self.providers = providers
             self.modelCatalog = modelCatalog
             self.environmentProfiles = environmentProfiles

@@ -23,7 +23,7 @@ struct GatewayRoutes: Sendable {
         do {
             try engine.access.check(authorization: request.headers[.authorization], apiKey: request.headers[.xAPIKey])
             let snapshot = engine.state.current
-            let agentID = request.headers[.gatehouseAgent] ?? snapshot.configuration.defaultAgentID
+            let agentID = request.headers[.gatehouseAgent] ?? snapshot.defaultAgentID
             guard let runtime = try engine.state.configuredRuntime(for: agentID, in: snapshot) else {
                 throw WireError(status: .badRequest, kind: .invalidRequest, message: "unknown agent '\(agentID)' (X-Gatehouse-Agent)")
             }
