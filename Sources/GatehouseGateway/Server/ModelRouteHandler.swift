@@ -346,8 +346,9 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 }
 
 /// Writes a model route's answer to the client's connection: a complete one from the connection's
-/// loop (`deliver`), or from a task (`send`). Every write runs on the connection's loop; a streamed piece waits only while the connection is not
-/// writable (the client reads slower than the upstream sends).
+/// loop (`deliver`), or from a task (`send`). Every write runs on the connection's loop; a streamed
+/// piece waits only while the connection is not writable (the client reads slower than the upstream
+/// sends).
 struct ClientAnswerWriter: Sendable {
     fileprivate let handler: NIOLoopBound<ModelRouteHandler>
     fileprivate let context: NIOLoopBound<ChannelHandlerContext>

@@ -10,9 +10,10 @@ import Synchronization
 ///
 /// Connections are kept per endpoint and event loop; a request runs on a connection of the event loop
 /// it names (the gateway passes its client's) when one is idle there, so the request, the answer and
-/// the relay to the client stay on one thread (else on an idle one of another loop, or a new one). Bodies stream in both directions. Timeouts: connect, first byte (request sent
-/// to response head), idle (the longest pause between two pieces of the body) and pool idle (how long
-/// an unused connection is kept). A request that finds its pooled connection closed by the upstream
+/// the relay to the client stay on one thread (else on an idle one of another loop, or a new one).
+/// Bodies stream in both directions. Timeouts: connect, first byte (request sent to response head),
+/// idle (the longest pause between two pieces of the body) and pool idle (how long an unused
+/// connection is kept). A request that finds its pooled connection closed by the upstream
 /// before any answer is sent once more on a new connection (by `execute`; a caller of
 /// `startOnIdleConnection` does that itself).
 ///
