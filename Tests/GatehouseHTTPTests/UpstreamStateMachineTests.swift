@@ -83,6 +83,29 @@ import Testing
         #expect({ if case .wait = machine.next() { true } else { false } }())
     }
 
+    @Test("The next piece is at hand when one is buffered, or the end or a failure came; not while the reader must wait")
+    func nextAtHand() {
+        var machine = UpstreamExchangeStateMachine()
+        _ = machine.receivedHead(Self.head)
+        #expect(!machine.nextIsAtHand(), "the head was not taken yet")
+        machine.takeHeadForTesting()
+        #expect(!machine.nextIsAtHand(), "nothing came yet")
+        _ = machine.receivedBody(ByteBuffer(string: "data: 1\n\n"))
+        #expect(machine.nextIsAtHand())
+        _ = machine.next()
+        #expect(!machine.nextIsAtHand(), "the piece was taken, the end has not come")
+        _ = machine.receivedEnd()
+        #expect(machine.nextIsAtHand(), "the end is at hand")
+        _ = machine.next()
+        #expect(machine.nextIsAtHand(), "after the end, next() answers at once")
+
+        var failing = UpstreamExchangeStateMachine()
+        _ = failing.receivedHead(Self.head)
+        failing.takeHeadForTesting()
+        _ = failing.failed(UpstreamError(.connectionClosed, "cut"))
+        #expect(failing.nextIsAtHand(), "a failure is at hand")
+    }
+
     @Test("Buffered pieces come joined; the end and a failure stay for next()")
     func bufferedPiecesJoin() {
         var machine = UpstreamExchangeStateMachine()

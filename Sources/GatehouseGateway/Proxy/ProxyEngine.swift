@@ -670,7 +670,9 @@ struct ProxyEngine: Sendable {
                     guard let chunk else { break }
                     if isEventStream && !sawEnd { sawEnd = Self.containsStreamEnd(chunk, api: api, tail: &tail) }
                     do {
-                        try await writer.write(chunk)
+                        // A piece with more behind it (or the end) goes out with what follows: a short
+                        // stream that came in one read is written in one flush with its end.
+                        try await writer.write(chunk, flush: !upstreamBody.nextIsAtHand())
                     } catch {
                         upstreamBody.cancel()
                         throw error

@@ -383,13 +383,20 @@ struct ClientAnswerWriter: Sendable {
         }
     }
 
-    /// One piece of a streamed body, flushed at once.
-    func write(_ piece: ByteBuffer) async throws {
+    /// One piece of a streamed body, flushed at once unless `flush` is false (the caller has more at
+    /// hand, and the piece goes out with it or with the end). A connection that is not writable is
+    /// flushed, and the piece waits for its write.
+    func write(_ piece: ByteBuffer, flush: Bool = true) async throws {
         let written = try await onLoop { handler, context -> EventLoopFuture<Void>? in
             guard context.channel.isActive else { throw ChannelError.ioOnClosedChannel }
-            let promise = context.channel.isWritable ? nil : context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(handler.wrapOutboundOut(.body(.byteBuffer(piece))), promise: promise)
-            return promise?.futureResult
+            let part = handler.wrapOutboundOut(.body(.byteBuffer(piece)))
+            if context.channel.isWritable {
+                if flush { context.writeAndFlush(part, promise: nil) } else { context.write(part, promise: nil) }
+                return nil
+            }
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(part, promise: promise)
+            return promise.futureResult
         }
         try await written?.get()
     }

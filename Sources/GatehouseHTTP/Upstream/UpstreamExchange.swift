@@ -83,6 +83,10 @@ final class UpstreamExchange: Sendable {
         return piece
     }
 
+    func nextIsAtHand() -> Bool {
+        state.withLock { $0.nextIsAtHand() }
+    }
+
     func takeCompleteBody() -> ByteBuffer? {
         guard let complete = state.withLock({ $0.takeCompleteBody() }) else { return nil }
         return complete ?? ByteBuffer()

@@ -251,6 +251,15 @@ struct UpstreamExchangeStateMachine {
         }
     }
 
+    /// Whether `next()` answers without waiting: a piece, the end or a failure is there.
+    func nextIsAtHand() -> Bool {
+        switch state {
+        case .streaming(let body): !body.buffer.isEmpty || body.isComplete
+        case .finished, .cancelled: true
+        case .awaitingHead, .headReady, .failed: false
+        }
+    }
+
     /// Every piece buffered now, joined in order, without waiting; never the end or a failure (those
     /// stay for `next()`). Nil when nothing is buffered.
     mutating func nextBuffered() -> (piece: ByteBuffer, readOn: Bool)? {

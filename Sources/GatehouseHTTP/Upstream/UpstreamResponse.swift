@@ -41,6 +41,12 @@ public struct UpstreamResponseBody: AsyncSequence, Sendable {
         reader.exchange.takeCompleteBody()
     }
 
+    /// Whether the iterator's next `next()` answers without waiting (a piece, the end or a failure
+    /// has arrived): a relay can hold its flush for what follows.
+    public func nextIsAtHand() -> Bool {
+        reader.exchange.nextIsAtHand()
+    }
+
     /// Reads up to `limit` bytes; stops reading there (the connection is then closed, not reused).
     /// A body that breaks off gives what had come.
     public func collectPrefix(limit: Int) async -> ByteBuffer {
