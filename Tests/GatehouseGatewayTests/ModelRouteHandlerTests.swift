@@ -27,9 +27,9 @@ struct ModelRouteHandlerTests {
     @Test("A wrong token on /v1/chat/completions gets a 401 with content-length, server, date and an OpenAI error body")
     func wrongTokenOnChatIsRefusedInOpenAIShape() async throws {
         try await withHandler { channel in
-            try channel.writeInbound(Self.post("/v1/chat/completions", headers: [("authorization", "Bearer wrong-token-0000000000")]))
-            try channel.writeInbound(Self.body("{\"model\":\"x\",\"messages\":[]}"))
-            try channel.writeInbound(HTTPServerRequestPart.end(nil))
+            try Self.sendPost(
+                channel, "/v1/chat/completions", headers: [("authorization", "Bearer wrong-token-0000000000")],
+                body: "{\"model\":\"x\",\"messages\":[]}")
 
             let answer = try await Self.readAnswer(channel)
             #expect(answer.head.status == .unauthorized)
@@ -56,9 +56,7 @@ struct ModelRouteHandlerTests {
     @Test("A missing token on /v1/messages gets a 401 in the Anthropic error shape")
     func missingTokenOnMessagesIsRefusedInAnthropicShape() async throws {
         try await withHandler { channel in
-            try channel.writeInbound(Self.post("/v1/messages", headers: []))
-            try channel.writeInbound(Self.body("{\"model\":\"x\",\"max_tokens\":1,\"messages\":[]}"))
-            try channel.writeInbound(HTTPServerRequestPart.end(nil))
+            try Self.sendPost(channel, "/v1/messages", headers: [], body: "{\"model\":\"x\",\"max_tokens\":1,\"messages\":[]}")
 
             let answer = try await Self.readAnswer(channel)
             #expect(answer.head.status == .unauthorized)
@@ -80,9 +78,7 @@ struct ModelRouteHandlerTests {
     @Test("Malformed JSON with the right token gets a 400, and the connection stays open for the next request")
     func malformedBodyWithRightTokenIs400() async throws {
         try await withHandler { channel in
-            try channel.writeInbound(Self.post("/v1/chat/completions", headers: [("authorization", "Bearer \(Self.token)")]))
-            try channel.writeInbound(Self.body("{\"model\": "))
-            try channel.writeInbound(HTTPServerRequestPart.end(nil))
+            try Self.sendPost(channel, "/v1/chat/completions", headers: [("authorization", "Bearer \(Self.token)")], body: "{\"model\": ")
 
             let answer = try await Self.readAnswer(channel)
             #expect(answer.head.status == .badRequest)
@@ -137,9 +133,7 @@ struct ModelRouteHandlerTests {
             let health = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/healthz", headers: ["host": "localhost"])
             try channel.writeInbound(HTTPServerRequestPart.head(health))
             try channel.writeInbound(HTTPServerRequestPart.end(nil))
-            try channel.writeInbound(Self.post("/v1/chat/completions", headers: [("authorization", "Bearer wrong-token-0000000000")]))
-            try channel.writeInbound(Self.body("{}"))
-            try channel.writeInbound(HTTPServerRequestPart.end(nil))
+            try Self.sendPost(channel, "/v1/chat/completions", headers: [("authorization", "Bearer wrong-token-0000000000")], body: "{}")
             await Self.settle(channel)
 
             // The router got its request, and only that one.
@@ -196,7 +190,10 @@ struct ModelRouteHandlerTests {
         try await withHandler { channel in
             let head = HTTPRequestHead(
                 version: .http1_0, method: .POST, uri: "/v1/chat/completions",
-                headers: HTTPHeaders([("host", "localhost"), ("authorization", "Bearer wrong-token-0000000000"), ("connection", "keep-alive"), ("content-length", "2")]))
+                headers: HTTPHeaders([
+                    ("host", "localhost"), ("authorization", "Bearer wrong-token-0000000000"), ("connection", "keep-alive"),
+                    ("content-length", "2"),
+                ]))
             try channel.writeInbound(HTTPServerRequestPart.head(head))
             try channel.writeInbound(Self.body("{}"))
             try channel.writeInbound(HTTPServerRequestPart.end(nil))
@@ -309,7 +306,10 @@ struct ModelRouteHandlerTests {
         try await withHandler { channel in
             let head = HTTPRequestHead(
                 version: .http1_0, method: .POST, uri: "/v1/chat/completions",
-                headers: HTTPHeaders([("host", "localhost"), ("authorization", "Bearer wrong-token-0000000000"), ("expect", "100-continue"), ("content-length", "2")]))
+                headers: HTTPHeaders([
+                    ("host", "localhost"), ("authorization", "Bearer wrong-token-0000000000"), ("expect", "100-continue"),
+                    ("content-length", "2"),
+                ]))
             try channel.writeInbound(HTTPServerRequestPart.head(head))
             await Self.settle(channel)
             #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil)
@@ -362,9 +362,18 @@ struct ModelRouteHandlerTests {
         .body(ByteBuffer(string: text))
     }
 
+    /// Writes a whole POST request (head, body, end) into the channel.
+    private static func sendPost(_ channel: EmbeddedChannel, _ uri: String, headers: [(String, String)], body text: String) throws {
+        try channel.writeInbound(post(uri, headers: headers))
+        try channel.writeInbound(body(text))
+        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+    }
+
     /// Writes a router answer (head, then end) through the channel, as the router would.
     private static func writeRouterAnswer(_ channel: EmbeddedChannel, status: HTTPResponseStatus) throws {
-        channel.write(HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: ["content-length": "0"])), promise: nil)
+        channel.write(
+            HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: ["content-length": "0"])), promise: nil
+        )
         channel.write(HTTPServerResponsePart.end(nil), promise: nil)
         channel.flush()
     }
