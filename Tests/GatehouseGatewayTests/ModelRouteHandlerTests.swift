@@ -188,13 +188,10 @@ struct ModelRouteHandlerTests {
     @Test("HTTP/1.0 with Connection: keep-alive: the answer is HTTP/1.0, says connection: keep-alive, and the channel stays open")
     func http10KeepAlive() async throws {
         try await withHandler { channel in
-            let head = HTTPRequestHead(
-                version: .http1_0, method: .POST, uri: "/v1/chat/completions",
-                headers: HTTPHeaders([
-                    ("host", "localhost"), ("authorization", "Bearer wrong-token-0000000000"), ("connection", "keep-alive"),
-                    ("content-length", "2"),
-                ]))
-            try channel.writeInbound(HTTPServerRequestPart.head(head))
+            try channel.writeInbound(
+                Self.post(
+                    "/v1/chat/completions", version: .http1_0,
+                    headers: [("authorization", "Bearer wrong-token-0000000000"), ("connection", "keep-alive"), ("content-length", "2")]))
             try channel.writeInbound(Self.body("{}"))
             try channel.writeInbound(HTTPServerRequestPart.end(nil))
 
@@ -211,10 +208,8 @@ struct ModelRouteHandlerTests {
     @Test("HTTP/1.0 without keep-alive: the answer is HTTP/1.0 with no connection header, and the channel closes")
     func http10WithoutKeepAliveCloses() async throws {
         try await withHandler { channel in
-            let head = HTTPRequestHead(
-                version: .http1_0, method: .POST, uri: "/v1/messages",
-                headers: HTTPHeaders([("host", "localhost"), ("x-api-key", "wrong-key-0000000000000"), ("content-length", "2")]))
-            try channel.writeInbound(HTTPServerRequestPart.head(head))
+            try channel.writeInbound(
+                Self.post("/v1/messages", version: .http1_0, headers: [("x-api-key", "wrong-key-0000000000000"), ("content-length", "2")]))
             try channel.writeInbound(Self.body("{}"))
             try channel.writeInbound(HTTPServerRequestPart.end(nil))
 
@@ -304,13 +299,10 @@ struct ModelRouteHandlerTests {
     @Test("Expect: 100-continue on HTTP/1.0 gets no interim head")
     func expectContinueIgnoredOnHTTP10() async throws {
         try await withHandler { channel in
-            let head = HTTPRequestHead(
-                version: .http1_0, method: .POST, uri: "/v1/chat/completions",
-                headers: HTTPHeaders([
-                    ("host", "localhost"), ("authorization", "Bearer wrong-token-0000000000"), ("expect", "100-continue"),
-                    ("content-length", "2"),
-                ]))
-            try channel.writeInbound(HTTPServerRequestPart.head(head))
+            try channel.writeInbound(
+                Self.post(
+                    "/v1/chat/completions", version: .http1_0,
+                    headers: [("authorization", "Bearer wrong-token-0000000000"), ("expect", "100-continue"), ("content-length", "2")]))
             await Self.settle(channel)
             #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil)
             try channel.writeInbound(Self.body("{}"))
@@ -354,8 +346,8 @@ struct ModelRouteHandlerTests {
         }
     }
 
-    private static func post(_ uri: String, headers: [(String, String)]) -> HTTPServerRequestPart {
-        .head(HTTPRequestHead(version: .http1_1, method: .POST, uri: uri, headers: HTTPHeaders([("host", "localhost")] + headers)))
+    private static func post(_ uri: String, version: HTTPVersion = .http1_1, headers: [(String, String)]) -> HTTPServerRequestPart {
+        .head(HTTPRequestHead(version: version, method: .POST, uri: uri, headers: HTTPHeaders([("host", "localhost")] + headers)))
     }
 
     private static func body(_ text: String) -> HTTPServerRequestPart {
