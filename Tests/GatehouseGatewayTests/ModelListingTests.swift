@@ -17,7 +17,8 @@ struct ModelListingTests {
         try await withTemporaryDirectory { dir in
             try await MockProvider.with { mock in
                 let world = try GatewayWorld.make(
-                    dir, mock: mock, extraProviders: extraProviders, extra: ["agents": [["id": "main", "default": true], ["id": "helper"]]])
+                    dir, mock: mock, extraProviders: extraProviders,
+                    extra: ["agents": [["id": "main", "default": true], ["id": "helper"]]])
                 return try await body(world)
             }
         }
@@ -69,22 +70,37 @@ struct ModelListingTests {
                 #expect(try await ids(gateway).contains("openai/gpt-4o"))
                 #expect(!(try await ids(gateway).contains("xai/grok-4")))
 
+                // Each change shows through a build that read the file after it: one that logs after the
+                // change was made (log lines may come a few milliseconds late, and one build may take two
+                // changes that came close together, so the builds are counted per step, not in all).
+                func shows(_ step: String, after change: () async throws -> Void, _ visible: () async throws -> Bool) async throws {
+                    let before = builds(gateway, agent: "main", reason: .externalEdit)
+                    try await change()
+                    #expect(try await eventually(timeout: .seconds(1)) { try await visible() }, "\(step)")
+                    #expect(
+                        await eventually { builds(gateway, agent: "main", reason: .externalEdit) > before },
+                        "\(step): no build after the change: \(builds(gateway))")
+                }
+
                 // Another process (the CLI) removes the only openai profile.
-                try await world.cli(["auth", "remove", "openai:k1"])
-                #expect(try await eventually(timeout: .seconds(1)) { !(try await ids(gateway).contains("openai/gpt-4o")) }, "stale TRUE")
-
+                try await shows("stale TRUE", after: { try await world.cli(["auth", "remove", "openai:k1"]) }) {
+                    !(try await ids(gateway).contains("openai/gpt-4o"))
+                }
                 // A person adds an xai key by editing the file in place.
-                try handWritten([("xai", "hand", "xai-key")]).write(toFile: path, atomically: false, encoding: .utf8)
-                #expect(try await eventually(timeout: .seconds(1)) { try await ids(gateway).contains("xai/grok-4") }, "stale FALSE")
-
+                try await shows(
+                    "stale FALSE",
+                    after: { try handWritten([("xai", "hand", "xai-key")]).write(toFile: path, atomically: false, encoding: .utf8) }
+                ) { try await ids(gateway).contains("xai/grok-4") }
                 // The file is deleted...
-                try FileManager.default.removeItem(atPath: path)
-                #expect(try await eventually(timeout: .seconds(1)) { !(try await ids(gateway).contains("xai/grok-4")) }, "deleted")
+                try await shows("deleted", after: { try FileManager.default.removeItem(atPath: path) }) {
+                    !(try await ids(gateway).contains("xai/grok-4"))
+                }
                 // ...and created again with another key.
-                try handWritten([("openai", "again", "key-2")]).write(toFile: path, atomically: true, encoding: .utf8)
-                #expect(try await eventually(timeout: .seconds(1)) { try await ids(gateway).contains("openai/gpt-4o") }, "re-created")
+                try await shows(
+                    "re-created",
+                    after: { try handWritten([("openai", "again", "key-2")]).write(toFile: path, atomically: true, encoding: .utf8) }
+                ) { try await ids(gateway).contains("openai/gpt-4o") }
 
-                #expect(builds(gateway, agent: "main", reason: .externalEdit) >= 4, "\(builds(gateway))")
                 #expect(builds(gateway, agent: "main", reason: .firstRead) == 0, "every answer came from a prepared view")
             }
         }
@@ -128,7 +144,8 @@ struct ModelListingTests {
             try world.editProvider("openai") {
                 $0["oauth"] = ["tokenUrl": .string(world.mock.baseURL + "/oauth/token"), "clientId": "gatehouse-test", "encoding": "form"]
             }
-            try await world.cli(["auth", "add", "openai", "--name", "me", "--oauth-json", "-"], stdin: login.serializedString(pretty: false))
+            try await world.cli(
+                ["auth", "add", "openai", "--name", "me", "--oauth-json", "-"], stdin: login.serializedString(pretty: false))
             try await GatewayProcess.with(home: world.home) { gateway in
                 let answer = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o"))
                 #expect(answer.status == 200, "\(answer.body)")
@@ -136,7 +153,9 @@ struct ModelListingTests {
                 #expect(await eventually { builds(gateway, agent: "main", reason: .credentials) == 1 }, "\(builds(gateway))")
                 try await Task.sleep(for: .milliseconds(300))
                 #expect(builds(gateway, agent: "main", reason: .credentials) == 1, "\(builds(gateway))")
-                #expect(builds(gateway, agent: "main", reason: .externalEdit) == 0, "its own write looked like an outside edit: \(builds(gateway))")
+                #expect(
+                    builds(gateway, agent: "main", reason: .externalEdit) == 0,
+                    "its own write looked like an outside edit: \(builds(gateway))")
                 #expect(try await entry(gateway, "openai/gpt-4o")?["available"] == true)
             }
         }
@@ -201,7 +220,7 @@ struct ModelListingTests {
                 // A model added to the configuration by editing the file.
                 try world.editProvider("openai") { $0["models"] = [["id": "gpt-next", "name": "GPT Next"]] }
                 #expect(try await eventually(timeout: .seconds(1)) { try await ids(gateway).contains("openai/gpt-next") }, "config edit")
-                #expect(gateway.process.stderrSoFar.contains("reloaded the configuration"))
+                #expect(await eventually { gateway.process.stderrSoFar.contains("reloaded the configuration") })
 
                 // The helper's folder and credential file appear while the gateway runs.
                 try await world.cli(["auth", "add", "xai", "--agent", "helper", "--name", "x", "--api-key-stdin"], stdin: "xai-key")
@@ -223,7 +242,8 @@ struct ModelListingTests {
         try await withTemporaryDirectory { dir in
             try await MockProvider.with { mock in
                 let world = try GatewayWorld.make(
-                    dir, mock: mock, extraProviders: ["ollama": ["baseUrl": .string(mock.baseURL + "/v1"), "models": [["id": "local-model"]]]])
+                    dir, mock: mock,
+                    extraProviders: ["ollama": ["baseUrl": .string(mock.baseURL + "/v1"), "models": [["id": "local-model"]]]])
                 // Like a local server, the mock serves requests that carry no key.
                 _ = try await world.mock.post("/admin/config", ["keyless": true])
                 try await GatewayProcess.with(home: world.home) { gateway in
@@ -236,7 +256,8 @@ struct ModelListingTests {
                     #expect(answer.header("X-Gatehouse-Profile") == nil, "no profile served it")
                     let upstream = try await world.lastRequest()
                     #expect(upstream["key"] == nil || upstream["key"] == .null, "no credential went upstream: \(upstream)")
-                    let streamed = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("ollama/local-model", stream: true))
+                    let streamed = try await gateway.send(
+                        .POST, "/v1/chat/completions", body: Body.chat("ollama/local-model", stream: true))
                     #expect(streamed.status == 200)
                     #expect(streamed.events.contains { $0.data == "[DONE]" }, "\(streamed.body)")
 

@@ -10,14 +10,14 @@ import Testing
 
 @testable import GatehouseGateway
 
-/// `ModelRouteHandler` on its own, in an `EmbeddedChannel` (no network): which requests it serves
+/// `ModelRouteHandler` on its own, in an `NIOAsyncTestingChannel` (no network): which requests it serves
 /// and which it passes on, the order of answers on a pipelined connection, `Connection: close`,
 /// HTTP/1.0, a body refused by its `Content-Length`, and `Expect: 100-continue`. Every model request
 /// here is answered without an upstream (a wrong or missing gateway token, or a malformed body).
 ///
-/// The tests run on the main actor: an `EmbeddedEventLoop` may only be used from the thread that
-/// made it, and the handler's request task starts at once on the calling thread.
-@MainActor
+/// The channel is a `NIOAsyncTestingChannel`: its loop has a thread of its own, which the handler's
+/// tasks reach as they would a real connection's loop (an `EmbeddedEventLoop` may only be used from
+/// the thread that made it, which an async test cannot promise).
 @Suite("gateway: model route handler in an embedded channel")
 struct ModelRouteHandlerTests {
     static let token = "gh_test-token-0123456789abcdef"
@@ -27,7 +27,7 @@ struct ModelRouteHandlerTests {
     @Test("A wrong token on /v1/chat/completions gets a 401 with content-length, server, date and an OpenAI error body")
     func wrongTokenOnChatIsRefusedInOpenAIShape() async throws {
         try await withHandler { channel in
-            try Self.sendPost(
+            try await Self.sendPost(
                 channel, "/v1/chat/completions", headers: [("authorization", "Bearer wrong-token-0000000000")],
                 body: "{\"model\":\"x\",\"messages\":[]}")
 
@@ -47,8 +47,8 @@ struct ModelRouteHandlerTests {
                 return
             }
             #expect(json["type"] == nil, "an OpenAI error has no top-level type: \(json)")
-            #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil)
-            #expect(try channel.readInbound(as: HTTPServerRequestPart.self) == nil, "a model request was passed on")
+            #expect(try await channel.readOutbound(as: HTTPServerResponsePart.self) == nil)
+            #expect(try await channel.readInbound(as: HTTPServerRequestPart.self) == nil, "a model request was passed on")
             #expect(channel.isActive)
         }
     }
@@ -56,7 +56,7 @@ struct ModelRouteHandlerTests {
     @Test("A missing token on /v1/messages gets a 401 in the Anthropic error shape")
     func missingTokenOnMessagesIsRefusedInAnthropicShape() async throws {
         try await withHandler { channel in
-            try Self.sendPost(channel, "/v1/messages", headers: [], body: "{\"model\":\"x\",\"max_tokens\":1,\"messages\":[]}")
+            try await Self.sendPost(channel, "/v1/messages", headers: [], body: "{\"model\":\"x\",\"max_tokens\":1,\"messages\":[]}")
 
             let answer = try await Self.readAnswer(channel)
             #expect(answer.head.status == .unauthorized)
@@ -71,14 +71,15 @@ struct ModelRouteHandlerTests {
                 return
             }
             #expect(error["type"] != nil, "\(json)")
-            #expect(try channel.readInbound(as: HTTPServerRequestPart.self) == nil, "a model request was passed on")
+            #expect(try await channel.readInbound(as: HTTPServerRequestPart.self) == nil, "a model request was passed on")
         }
     }
 
     @Test("Malformed JSON with the right token gets a 400, and the connection stays open for the next request")
     func malformedBodyWithRightTokenIs400() async throws {
         try await withHandler { channel in
-            try Self.sendPost(channel, "/v1/chat/completions", headers: [("authorization", "Bearer \(Self.token)")], body: "{\"model\": ")
+            try await Self.sendPost(
+                channel, "/v1/chat/completions", headers: [("authorization", "Bearer \(Self.token)")], body: "{\"model\": ")
 
             let answer = try await Self.readAnswer(channel)
             #expect(answer.head.status == .badRequest)
@@ -88,8 +89,8 @@ struct ModelRouteHandlerTests {
             #expect(channel.isActive)
 
             // The same connection serves another request.
-            try channel.writeInbound(Self.post("/v1/messages", headers: [("x-api-key", "wrong-key-0000000000000")]))
-            try channel.writeInbound(HTTPServerRequestPart.end(nil))
+            try await channel.writeInbound(Self.post("/v1/messages", headers: [("x-api-key", "wrong-key-0000000000000")]))
+            try await channel.writeInbound(HTTPServerRequestPart.end(nil))
             let second = try await Self.readAnswer(channel)
             #expect(second.head.status == .unauthorized)
         }
@@ -104,8 +105,8 @@ struct ModelRouteHandlerTests {
             headers.add(name: "accept", value: "application/json")
             let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/v1/models", headers: headers)
             try await Self.expectPassedOn(channel, head)
-            #expect(try channel.readInbound(as: HTTPServerRequestPart.self) == nil)
-            #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil)
+            #expect(try await channel.readInbound(as: HTTPServerRequestPart.self) == nil)
+            #expect(try await channel.readOutbound(as: HTTPServerResponsePart.self) == nil)
         }
     }
 
@@ -115,13 +116,13 @@ struct ModelRouteHandlerTests {
             let get = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/v1/chat/completions", headers: ["host": "localhost"])
             try await Self.expectPassedOn(channel, get)
             // The router's answer ends, so the next request is not held back.
-            try Self.writeRouterAnswer(channel, status: .methodNotAllowed)
-            #expect(try Self.readOutboundHead(channel)?.status == .methodNotAllowed)
-            #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == .end(nil))
+            try await Self.writeRouterAnswer(channel, status: .methodNotAllowed)
+            #expect(try await Self.readOutboundHead(channel)?.status == .methodNotAllowed)
+            #expect(try await channel.readOutbound(as: HTTPServerResponsePart.self) == .end(nil))
 
             let post = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/v1/chat/completionsx", headers: ["host": "localhost"])
             try await Self.expectPassedOn(channel, post)
-            #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil)
+            #expect(try await channel.readOutbound(as: HTTPServerResponsePart.self) == nil)
         }
     }
 
@@ -131,35 +132,36 @@ struct ModelRouteHandlerTests {
     func modelAnswerWaitsForRouterAnswer() async throws {
         try await withHandler { channel in
             let health = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/healthz", headers: ["host": "localhost"])
-            try channel.writeInbound(HTTPServerRequestPart.head(health))
-            try channel.writeInbound(HTTPServerRequestPart.end(nil))
-            try Self.sendPost(channel, "/v1/chat/completions", headers: [("authorization", "Bearer wrong-token-0000000000")], body: "{}")
+            try await channel.writeInbound(HTTPServerRequestPart.head(health))
+            try await channel.writeInbound(HTTPServerRequestPart.end(nil))
+            try await Self.sendPost(
+                channel, "/v1/chat/completions", headers: [("authorization", "Bearer wrong-token-0000000000")], body: "{}")
             await Self.settle(channel)
 
             // The router got its request, and only that one.
-            #expect(try channel.readInbound(as: HTTPServerRequestPart.self) == .head(health))
-            #expect(try channel.readInbound(as: HTTPServerRequestPart.self) == .end(nil))
-            #expect(try channel.readInbound(as: HTTPServerRequestPart.self) == nil)
+            #expect(try await channel.readInbound(as: HTTPServerRequestPart.self) == .head(health))
+            #expect(try await channel.readInbound(as: HTTPServerRequestPart.self) == .end(nil))
+            #expect(try await channel.readInbound(as: HTTPServerRequestPart.self) == nil)
             // The model request waits for the router's answer.
-            #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil, "the model answer overtook the router's")
+            #expect(try await channel.readOutbound(as: HTTPServerResponsePart.self) == nil, "the model answer overtook the router's")
 
             // The router's head alone does not release it.
             var routerHead = HTTPResponseHead(version: .http1_1, status: .ok)
             routerHead.headers.add(name: "content-length", value: "0")
-            channel.write(HTTPServerResponsePart.head(routerHead), promise: nil)
-            channel.flush()
+            try await channel.writeOutbound(HTTPServerResponsePart.head(routerHead))
             await Self.settle(channel)
-            #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == .head(routerHead))
-            #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil, "the model answer started before the router's ended")
+            #expect(try await channel.readOutbound(as: HTTPServerResponsePart.self) == .head(routerHead))
+            #expect(
+                try await channel.readOutbound(as: HTTPServerResponsePart.self) == nil, "the model answer started before the router's ended"
+            )
 
             // Its end does.
-            channel.write(HTTPServerResponsePart.end(nil), promise: nil)
-            channel.flush()
+            try await channel.writeOutbound(HTTPServerResponsePart.end(nil))
             #expect(try await Self.nextOutbound(channel) == .end(nil), "the router's end is not the next part")
             let answer = try await Self.readAnswer(channel)
             #expect(answer.head.status == .unauthorized)
-            #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil)
-            #expect(try channel.readInbound(as: HTTPServerRequestPart.self) == nil, "the model request was passed on")
+            #expect(try await channel.readOutbound(as: HTTPServerResponsePart.self) == nil)
+            #expect(try await channel.readInbound(as: HTTPServerRequestPart.self) == nil, "the model request was passed on")
         }
     }
 
@@ -168,17 +170,17 @@ struct ModelRouteHandlerTests {
     @Test("Connection: close on a model request: the answer says connection: close and the channel closes after it")
     func connectionCloseClosesAfterAnswer() async throws {
         try await withHandler { channel in
-            try channel.writeInbound(
+            try await channel.writeInbound(
                 Self.post("/v1/chat/completions", headers: [("authorization", "Bearer wrong-token-0000000000"), ("connection", "close")]))
-            try channel.writeInbound(Self.body("{}"))
-            try channel.writeInbound(HTTPServerRequestPart.end(nil))
+            try await channel.writeInbound(Self.body("{}"))
+            try await channel.writeInbound(HTTPServerRequestPart.end(nil))
 
             let answer = try await Self.readAnswer(channel)
             #expect(answer.head.status == .unauthorized)
             #expect(answer.head.version == .http1_1)
             #expect(answer.head.headers["connection"] == ["close"])
             for _ in 0..<20 where channel.isActive {
-                channel.embeddedEventLoop.run()
+                await channel.testingEventLoop.run()
                 await Task.yield()
             }
             #expect(!channel.isActive, "the channel is still open after an answer to Connection: close")
@@ -188,12 +190,12 @@ struct ModelRouteHandlerTests {
     @Test("HTTP/1.0 with Connection: keep-alive: the answer is HTTP/1.0, says connection: keep-alive, and the channel stays open")
     func http10KeepAlive() async throws {
         try await withHandler { channel in
-            try channel.writeInbound(
+            try await channel.writeInbound(
                 Self.post(
                     "/v1/chat/completions", version: .http1_0,
                     headers: [("authorization", "Bearer wrong-token-0000000000"), ("connection", "keep-alive"), ("content-length", "2")]))
-            try channel.writeInbound(Self.body("{}"))
-            try channel.writeInbound(HTTPServerRequestPart.end(nil))
+            try await channel.writeInbound(Self.body("{}"))
+            try await channel.writeInbound(HTTPServerRequestPart.end(nil))
 
             let answer = try await Self.readAnswer(channel)
             #expect(answer.head.status == .unauthorized)
@@ -208,17 +210,17 @@ struct ModelRouteHandlerTests {
     @Test("HTTP/1.0 without keep-alive: the answer is HTTP/1.0 with no connection header, and the channel closes")
     func http10WithoutKeepAliveCloses() async throws {
         try await withHandler { channel in
-            try channel.writeInbound(
+            try await channel.writeInbound(
                 Self.post("/v1/messages", version: .http1_0, headers: [("x-api-key", "wrong-key-0000000000000"), ("content-length", "2")]))
-            try channel.writeInbound(Self.body("{}"))
-            try channel.writeInbound(HTTPServerRequestPart.end(nil))
+            try await channel.writeInbound(Self.body("{}"))
+            try await channel.writeInbound(HTTPServerRequestPart.end(nil))
 
             let answer = try await Self.readAnswer(channel)
             #expect(answer.head.status == .unauthorized)
             #expect(answer.head.version == .http1_0)
             #expect(!answer.head.headers.contains(name: "connection"), "\(answer.head.headers)")
             for _ in 0..<20 where channel.isActive {
-                channel.embeddedEventLoop.run()
+                await channel.testingEventLoop.run()
                 await Task.yield()
             }
             #expect(!channel.isActive)
@@ -230,7 +232,7 @@ struct ModelRouteHandlerTests {
     @Test("A Content-Length over maxBodyBytes gets a 413 before any body part is sent")
     func oversizedContentLengthIsRefusedEarly() async throws {
         try await withHandler(maxBodyBytes: 1024) { channel in
-            try channel.writeInbound(
+            try await channel.writeInbound(
                 Self.post("/v1/chat/completions", headers: [("authorization", "Bearer \(Self.token)"), ("content-length", "5000")]))
 
             let answer = try await Self.readAnswer(channel)
@@ -246,20 +248,20 @@ struct ModelRouteHandlerTests {
             }
             #expect(message.contains("1024 bytes"), "\(message)")
             // The rest of the refused body is dropped, not passed on.
-            try channel.writeInbound(Self.body(String(repeating: "x", count: 1000)))
-            #expect(try channel.readInbound(as: HTTPServerRequestPart.self) == nil)
-            #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil)
+            try await channel.writeInbound(Self.body(String(repeating: "x", count: 1000)))
+            #expect(try await channel.readInbound(as: HTTPServerRequestPart.self) == nil)
+            #expect(try await channel.readOutbound(as: HTTPServerResponsePart.self) == nil)
         }
     }
 
     @Test("A body that grows over maxBodyBytes without a Content-Length gets a 413")
     func oversizedChunkedBodyIsRefused() async throws {
         try await withHandler(maxBodyBytes: 1024) { channel in
-            try channel.writeInbound(
+            try await channel.writeInbound(
                 Self.post("/v1/messages", headers: [("authorization", "Bearer \(Self.token)"), ("transfer-encoding", "chunked")]))
-            try channel.writeInbound(Self.body(String(repeating: "x", count: 1000)))
-            #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil, "answered before the body went over the limit")
-            try channel.writeInbound(Self.body(String(repeating: "x", count: 100)))
+            try await channel.writeInbound(Self.body(String(repeating: "x", count: 1000)))
+            #expect(try await channel.readOutbound(as: HTTPServerResponsePart.self) == nil, "answered before the body went over the limit")
+            try await channel.writeInbound(Self.body(String(repeating: "x", count: 100)))
 
             let answer = try await Self.readAnswer(channel)
             #expect(answer.head.status == .payloadTooLarge)
@@ -272,7 +274,7 @@ struct ModelRouteHandlerTests {
     @Test("Expect: 100-continue on HTTP/1.1: a bare 100 Continue head comes first, then the answer")
     func expectContinueGetsInterimHead() async throws {
         try await withHandler { channel in
-            try channel.writeInbound(
+            try await channel.writeInbound(
                 Self.post(
                     "/v1/chat/completions",
                     headers: [("authorization", "Bearer wrong-token-0000000000"), ("expect", "100-continue"), ("content-length", "2")]))
@@ -286,10 +288,10 @@ struct ModelRouteHandlerTests {
             #expect(continueHead.version == .http1_1)
             #expect(!continueHead.headers.contains(name: "server"))
             #expect(!continueHead.headers.contains(name: "date"))
-            #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil, "the final answer came before the body")
+            #expect(try await channel.readOutbound(as: HTTPServerResponsePart.self) == nil, "the final answer came before the body")
 
-            try channel.writeInbound(Self.body("{}"))
-            try channel.writeInbound(HTTPServerRequestPart.end(nil))
+            try await channel.writeInbound(Self.body("{}"))
+            try await channel.writeInbound(HTTPServerRequestPart.end(nil))
             let answer = try await Self.readAnswer(channel)
             #expect(answer.head.status == .unauthorized)
             #expect(answer.head.headers["server"] == ["gatehouse"])
@@ -299,14 +301,14 @@ struct ModelRouteHandlerTests {
     @Test("Expect: 100-continue on HTTP/1.0 gets no interim head")
     func expectContinueIgnoredOnHTTP10() async throws {
         try await withHandler { channel in
-            try channel.writeInbound(
+            try await channel.writeInbound(
                 Self.post(
                     "/v1/chat/completions", version: .http1_0,
                     headers: [("authorization", "Bearer wrong-token-0000000000"), ("expect", "100-continue"), ("content-length", "2")]))
             await Self.settle(channel)
-            #expect(try channel.readOutbound(as: HTTPServerResponsePart.self) == nil)
-            try channel.writeInbound(Self.body("{}"))
-            try channel.writeInbound(HTTPServerRequestPart.end(nil))
+            #expect(try await channel.readOutbound(as: HTTPServerResponsePart.self) == nil)
+            try await channel.writeInbound(Self.body("{}"))
+            try await channel.writeInbound(HTTPServerRequestPart.end(nil))
             let answer = try await Self.readAnswer(channel)
             #expect(answer.head.status == .unauthorized)
             #expect(answer.head.version == .http1_0)
@@ -315,8 +317,8 @@ struct ModelRouteHandlerTests {
 
     // MARK: Helpers
 
-    /// A handler over a fresh home (default configuration), in an `EmbeddedChannel`.
-    private func withHandler(maxBodyBytes: Int = 1 << 20, _ body: (EmbeddedChannel) async throws -> Void) async throws {
+    /// A handler over a fresh home (default configuration), in an `NIOAsyncTestingChannel`.
+    private func withHandler(maxBodyBytes: Int = 1 << 20, _ body: (NIOAsyncTestingChannel) async throws -> Void) async throws {
         try await withTemporaryDirectory { directory in
             let home = directory.home
             try home.create()
@@ -330,18 +332,20 @@ struct ModelRouteHandlerTests {
             let engine = ProxyEngine(
                 state: state, upstream: upstream, tokens: tokens, access: AccessControl(token: Array(Self.token.utf8)), logger: logger,
                 maxBodyBytes: maxBodyBytes)
-            let channel = EmbeddedChannel(handler: ModelRouteHandler(engine: engine))
+            let channel = try await NIOAsyncTestingChannel { channel in
+                try channel.pipeline.syncOperations.addHandler(ModelRouteHandler(engine: engine))
+            }
             // As a client's connection: active (closing it makes it inactive).
-            channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 40000), promise: nil)
+            try await channel.connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: 40000)).get()
             try #require(channel.isActive)
             do {
                 try await body(channel)
             } catch {
-                _ = try? channel.finish(acceptAlreadyClosed: true)
+                _ = try? await channel.finish(acceptAlreadyClosed: true)
                 await upstream.shutdown()
                 throw error
             }
-            _ = try? channel.finish(acceptAlreadyClosed: true)
+            _ = try? await channel.finish(acceptAlreadyClosed: true)
             await upstream.shutdown()
         }
     }
@@ -355,55 +359,55 @@ struct ModelRouteHandlerTests {
     }
 
     /// Writes a whole POST request (head, body, end) into the channel.
-    private static func sendPost(_ channel: EmbeddedChannel, _ uri: String, headers: [(String, String)], body text: String) throws {
-        try channel.writeInbound(post(uri, headers: headers))
-        try channel.writeInbound(body(text))
-        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+    private static func sendPost(_ channel: NIOAsyncTestingChannel, _ uri: String, headers: [(String, String)], body text: String)
+        async throws
+    {
+        try await channel.writeInbound(post(uri, headers: headers))
+        try await channel.writeInbound(body(text))
+        try await channel.writeInbound(HTTPServerRequestPart.end(nil))
     }
 
     /// Writes a router answer (head, then end) through the channel, as the router would.
-    private static func writeRouterAnswer(_ channel: EmbeddedChannel, status: HTTPResponseStatus) throws {
-        channel.write(
-            HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: ["content-length": "0"])), promise: nil
-        )
-        channel.write(HTTPServerResponsePart.end(nil), promise: nil)
-        channel.flush()
+    private static func writeRouterAnswer(_ channel: NIOAsyncTestingChannel, status: HTTPResponseStatus) async throws {
+        try await channel.writeOutbound(
+            HTTPServerResponsePart.head(HTTPResponseHead(version: .http1_1, status: status, headers: ["content-length": "0"])))
+        try await channel.writeOutbound(HTTPServerResponsePart.end(nil))
     }
 
-    private static func readOutboundHead(_ channel: EmbeddedChannel) throws -> HTTPResponseHead? {
-        guard case .head(let head)? = try channel.readOutbound(as: HTTPServerResponsePart.self) else { return nil }
+    private static func readOutboundHead(_ channel: NIOAsyncTestingChannel) async throws -> HTTPResponseHead? {
+        guard case .head(let head)? = try await channel.readOutbound(as: HTTPServerResponsePart.self) else { return nil }
         return head
     }
 
     /// Sends a request without a body and checks that it went on to the next handler as it came.
-    private static func expectPassedOn(_ channel: EmbeddedChannel, _ head: HTTPRequestHead) async throws {
-        try channel.writeInbound(HTTPServerRequestPart.head(head))
-        try channel.writeInbound(HTTPServerRequestPart.end(nil))
+    private static func expectPassedOn(_ channel: NIOAsyncTestingChannel, _ head: HTTPRequestHead) async throws {
+        try await channel.writeInbound(HTTPServerRequestPart.head(head))
+        try await channel.writeInbound(HTTPServerRequestPart.end(nil))
         await settle(channel)
-        #expect(try channel.readInbound(as: HTTPServerRequestPart.self) == .head(head))
-        #expect(try channel.readInbound(as: HTTPServerRequestPart.self) == .end(nil))
+        #expect(try await channel.readInbound(as: HTTPServerRequestPart.self) == .head(head))
+        #expect(try await channel.readInbound(as: HTTPServerRequestPart.self) == .end(nil))
     }
 
     /// Lets the loop and the tasks the handler started run a little.
-    private static func settle(_ channel: EmbeddedChannel) async {
+    private static func settle(_ channel: NIOAsyncTestingChannel) async {
         for _ in 0..<10 {
-            channel.embeddedEventLoop.run()
+            await channel.testingEventLoop.run()
             await Task.yield()
         }
     }
 
     /// The next outbound part, waiting for it a little (up to 200 turns).
-    private static func nextOutbound(_ channel: EmbeddedChannel) async throws -> HTTPServerResponsePart? {
+    private static func nextOutbound(_ channel: NIOAsyncTestingChannel) async throws -> HTTPServerResponsePart? {
         for _ in 0..<200 {
-            if let part = try channel.readOutbound(as: HTTPServerResponsePart.self) { return part }
-            channel.embeddedEventLoop.run()
+            if let part = try await channel.readOutbound(as: HTTPServerResponsePart.self) { return part }
+            await channel.testingEventLoop.run()
             await Task.yield()
         }
         return nil
     }
 
     /// One whole answer: a head, its body, an end.
-    private static func readAnswer(_ channel: EmbeddedChannel) async throws -> (head: HTTPResponseHead, body: [UInt8]) {
+    private static func readAnswer(_ channel: NIOAsyncTestingChannel) async throws -> (head: HTTPResponseHead, body: [UInt8]) {
         let first = try #require(try await nextOutbound(channel), "no answer was written")
         guard case .head(let head) = first else {
             Issue.record("the answer does not start with a head: \(first)")

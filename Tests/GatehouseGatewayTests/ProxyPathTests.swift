@@ -377,7 +377,10 @@ struct ProxyPathTests {
                 #expect(world.stats("anthropic:a1")?["cooldownReason"] == "timeout")
 
                 // Each request's one line is written when its stream ends, and says it was cut.
-                let lines = gateway.process.stderrSoFar.split(separator: "\n").filter { $0.hasSuffix("] request") }
+                // (Request lines are gathered for a few milliseconds before they are written.)
+                let requestLines = { gateway.process.stderrSoFar.split(separator: "\n").filter { $0.hasSuffix("] request") } }
+                #expect(await eventually { requestLines().count >= 2 }, "\(requestLines())")
+                let lines = requestLines()
                 #expect(lines.count == 2, "\(lines)")
                 #expect(lines.allSatisfy { $0.contains("status=200") && $0.contains("error=the upstream cut the answer") }, "\(lines)")
             }
