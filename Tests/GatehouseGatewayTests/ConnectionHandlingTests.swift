@@ -339,6 +339,24 @@ struct ConnectionHandlingTests {
         }
     }
 
+    @Test("A stream whose first event is late: its head comes at once, not with the event")
+    func streamHeadComesBeforeLateFirstEvent() async throws {
+        try await withKeyedWorld { world in
+            // Eight events, 300 ms apart, the first one too.
+            try await world.mock.setKeyBehaviour("key-1", ["eventDelayMs": 300])
+            try await withStartedGateway(world) { gateway in
+                let connection = try RawConnection(to: gateway)
+                try connection.send(RawRequest.chat(gateway, stream: true))
+                try await connection.receive(until: "\r\n\r\n")
+                #expect(connection.hasReceived("HTTP/1.1 200"))
+                #expect(!connection.hasReceived("data: "), "the head waited for the first event")
+                let answer = try await connection.readAnswer()
+                #expect(answer.status == 200, "\(answer.summary)")
+                #expect(answer.events.last?.data == "[DONE]", "\(answer.text)")
+            }
+        }
+    }
+
     @Test("SIGTERM while an answer is upstream: what it teaches (a 429's cooldown) is in auth-state.json once the gateway has exited")
     func shutdownFlushesHealthOfDrainedAnswers() async throws {
         try await withKeyedWorld { world in

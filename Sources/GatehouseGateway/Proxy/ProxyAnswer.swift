@@ -17,10 +17,11 @@ struct ModelRequest: Sendable {
 struct ProxyAnswer: Sendable {
     enum Body: Sendable {
         case complete(ByteBuffer)
-        /// Writes the body piece by piece, then finishes the writer; returns what went wrong when the
-        /// answer did not end as the upstream's did (for the request's log line). A throw, or a return
-        /// without finishing, ends the answer short (the connection is closed, so the client cannot
-        /// take a cut answer for a whole one).
+        /// Writes the body piece by piece, then finishes the writer. The answer's head is written but
+        /// not flushed: it goes out with the first piece, or the producer flushes before it waits for
+        /// that piece. Returns what went wrong when the answer did not end as the upstream's did (for
+        /// the request's log line). A throw, or a return without finishing, ends the answer short
+        /// (the connection is closed, so the client cannot take a cut answer for a whole one).
         case stream(@Sendable (ClientAnswerWriter) async throws -> String?)
     }
 

@@ -647,6 +647,8 @@ struct ProxyEngine: Sendable {
                 var iterator = upstreamBody.makeAsyncIterator()
                 var sawEnd = !isEventStream
                 var tail: [UInt8] = []
+                // The head waits for the first piece only when that piece is here (one write for both).
+                if !upstreamBody.nextIsAtHand() { await writer.flush() }
                 while true {
                     let chunk: ByteBuffer?
                     do {

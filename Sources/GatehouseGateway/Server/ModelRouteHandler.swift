@@ -374,8 +374,9 @@ struct ClientAnswerWriter: Sendable {
         case .complete:
             _ = try? await onLoop { handler, context in handler.write(answer, context: context) }
         case .stream(let produce):
+            // The head goes out with the first piece (or the producer's `flush()` before it waits).
             _ = try? await onLoop { handler, context in
-                context.writeAndFlush(handler.wrapOutboundOut(.head(handler.head(answer.status, answer.headers))), promise: nil)
+                context.write(handler.wrapOutboundOut(.head(handler.head(answer.status, answer.headers))), promise: nil)
             }
             // A throw, or a return without the end (the client hung up): the connection goes.
             _ = try? await produce(self)
@@ -399,6 +400,11 @@ struct ClientAnswerWriter: Sendable {
             return promise.futureResult
         }
         try await written?.get()
+    }
+
+    /// Sends what was written (the head of a stream before its producer waits for the first piece).
+    func flush() async {
+        _ = try? await onLoop { _, context in context.flush() }
     }
 
     /// Ends a streamed body.
