@@ -38,6 +38,9 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     private var timer: Scheduled<Void>?
     private var timerDeadline = NIODeadline.distantFuture
+    /// The head callback of the read in progress, called when the read ends (with the rest of a
+    /// small answer in the exchange by then).
+    private var headCallback: UpstreamExchange.HeadCallback?
     /// Set once the channel exists; cleared when it closes (it refers back to this handler).
     var connection: UpstreamConnection?
 
@@ -58,6 +61,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        runHeadCallback()
         self.context = nil
         timer?.cancel()
         timer = nil
@@ -112,7 +116,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
             if head.status.code < 200 && head.status != .switchingProtocols { return }
             keepAlive = head.isKeepAlive
             phase = .streaming(lastRead: .now())
-            exchange.receivedHead(head)
+            headCallback = exchange.receivedHead(head)
         case .body(let piece):
             phase = .streaming(lastRead: .now())
             exchange?.receivedBody(piece)
@@ -132,6 +136,19 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        runHeadCallback()
+        context.fireChannelReadComplete()
+    }
+
+    /// Calls the head callback of the read that ended (or of a connection that closed or failed in
+    /// that read: the answer's failure is in the exchange by then, or comes after).
+    private func runHeadCallback() {
+        guard let due = headCallback else { return }
+        headCallback = nil
+        due.run()
+    }
+
     func read(context: ChannelHandlerContext) {
         if let exchange, exchange.shouldHoldRead() {
             holdingRead = true
@@ -145,6 +162,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
     static let reuseRace = TimeAmount.milliseconds(100)
 
     func channelInactive(context: ChannelHandlerContext) {
+        runHeadCallback()
         let phaseBefore = phase
         phase = .closed
         timer?.cancel()

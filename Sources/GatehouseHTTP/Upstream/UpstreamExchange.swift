@@ -38,7 +38,8 @@ final class UpstreamExchange: Sendable {
     }
 
     /// Calls `callback` with the response head, or the failure before it, on `loop`, after the
-    /// connection's read that brought the head. Cancelling the exchange calls it with
+    /// connection's read that brought the head (at the end of that read when the connection is on
+    /// `loop`, else through the loops' queues). Cancelling the exchange calls it with
     /// `CancellationError`.
     func whenHead(on loop: any EventLoop, _ callback: @escaping @Sendable (Result<HTTPResponseHead, any Error>) -> Void) {
         waitForHead(.callback(loop, callback))
@@ -108,8 +109,24 @@ final class UpstreamExchange: Sendable {
 
     // MARK: The connection (on its event loop)
 
-    func receivedHead(_ head: HTTPResponseHead) {
-        if case .resume(let waiter, let head) = state.withLock({ $0.receivedHead(head) }) { waiter.resume(returning: head) }
+    /// The head arrived. A callback waiting for it on the connection's own loop is returned, for the
+    /// connection to call after the read in progress (no trip through the loop's queue); any other
+    /// waiter is resumed.
+    func receivedHead(_ head: HTTPResponseHead) -> HeadCallback? {
+        guard case .resume(let waiter, let head) = state.withLock({ $0.receivedHead(head) }) else { return nil }
+        if case .callback(let loop, let callback) = waiter, loop === connection.eventLoop {
+            return HeadCallback(callback: callback, head: head)
+        }
+        waiter.resume(returning: head)
+        return nil
+    }
+
+    /// A head callback that is due after the connection's read in progress.
+    struct HeadCallback {
+        let callback: @Sendable (Result<HTTPResponseHead, any Error>) -> Void
+        let head: HTTPResponseHead
+
+        func run() { callback(.success(head)) }
     }
 
     func receivedBody(_ piece: ByteBuffer) {
