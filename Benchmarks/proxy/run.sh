@@ -2,7 +2,7 @@
 # Proxy overhead: the same mock provider called directly, through a bare SwiftNIO proxy and through
 # the gateway, in one run.
 #
-#   Benchmarks/proxy/run.sh [--duration 10] [--concurrency "1 10 50"] [--stream] [--allocations]
+#   Benchmarks/proxy/run.sh [--duration 10] [--concurrency "1 10 50"] [--rounds 1] [--stream] [--allocations]
 #
 # Builds gatehouse, gatehouse-mock-upstream and gatehouse-bench in release mode, starts the mock, the
 # gateway and `gatehouse-bench bare-proxy` on loopback, and drives them with wrk. Prints throughput,
@@ -10,22 +10,28 @@
 # memory (RSS). The bare proxy (no routing, credentials, health or log) is the floor of the stack on
 # this machine: what any proxy built on SwiftNIO costs here. Machines' speed drifts: the last lines
 # give each proxy's CPU per request as a multiple of the bare proxy's in the same run, which drifts
-# much less. --allocations also counts malloc calls per request (perf with uprobes, as root).
+# much less. --rounds N runs the three paths N times in turn at each concurrency and prints the median
+# of each figure (errors are summed): one round can land in a slow spell of the machine.
+# --allocations also counts malloc calls per request (perf with uprobes, as root).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 duration=10
 concurrency="1 10 50"
+rounds=1
 stream=false
 allocations=false
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
     --concurrency) concurrency=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --stream) stream=true; shift ;;
     --allocations) allocations=true; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
+case "$rounds" in '' | *[!0-9]*) rounds=0 ;; esac
+[ "$rounds" -ge 1 ] || { echo "--rounds takes a whole number of 1 or more" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 2; }
 if $allocations; then
   command -v perf >/dev/null || { echo "--allocations needs perf (apt-get install linux-perf)" >&2; exit 2; }
@@ -83,7 +89,7 @@ run_wrk() { # url body token connections -> RESULT line
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 echo "gatehouse proxy benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "command: Benchmarks/proxy/run.sh --duration $duration --concurrency \"$concurrency\"$($stream && echo ' --stream')$($allocations && echo ' --allocations')"
+echo "command: Benchmarks/proxy/run.sh --duration $duration --concurrency \"$concurrency\" --rounds $rounds$($stream && echo ' --stream')$($allocations && echo ' --allocations')"
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo); mock, gateway and wrk share them"
 echo "request: POST /v1/chat/completions, small body, $([ "$stream" = true ] && echo 'streamed answer (7 events)' || echo 'plain JSON answer'); gateway log level ${GATEHOUSE_LOG_LEVEL:-info}"
 echo
@@ -92,35 +98,53 @@ BENCH_BODY=$body_direct BENCH_TOKEN=sk-bench-key wrk -t1 -c4 -d2s -s Benchmarks/
 BENCH_BODY=$body_gateway BENCH_TOKEN=$token wrk -t1 -c4 -d2s -s Benchmarks/proxy/post.lua "$gateway_url/v1/chat/completions" >/dev/null
 BENCH_BODY=$body_direct BENCH_TOKEN=none wrk -t1 -c4 -d2s -s Benchmarks/proxy/post.lua "$bare_url/v1/chat/completions" >/dev/null
 
+if [ "$rounds" -gt 1 ]; then echo "each figure is the median of $rounds rounds (errors: the sum)"; fi
 printf '%-5s %-8s %10s %9s %9s %9s %12s %12s %9s\n' conc path "req/s" "p50 us" "p99 us" "errors" "added p50" "added p99" "cpu us/req"
-row() { # concurrency path wrk-line direct-wrk-line cpu-before cpu-after
-  local req dur rps errs
+
+# One round's figures of a path, appended to $work/<concurrency>.<path>.<figure> (one line per round).
+record() { # concurrency path wrk-line direct-wrk-line cpu-before cpu-after
+  local req dur prefix=$work/$1.$2
   req=$(field "$3" requests); dur=$(field "$3" duration_us)
-  rps=$(awk -v r="$req" -v d="$dur" 'BEGIN {printf "%.0f", r / (d / 1e6)}')
-  errs=$(( $(field "$3" errors) + $(field "$3" non2xx) ))
-  if [ -z "$4" ]; then
-    printf '%-5s %-8s %10s %9s %9s %9s %12s %12s %9s\n' "$1" "$2" "$rps" "$(field "$3" p50_us)" "$(field "$3" p99_us)" "$errs" "" "" ""
-    return
-  fi
-  printf '%-5s %-8s %10s %9s %9s %9s %12s %12s %9s\n' "$1" "$2" "$rps" "$(field "$3" p50_us)" "$(field "$3" p99_us)" "$errs" \
-    "$(( $(field "$3" p50_us) - $(field "$4" p50_us) ))" "$(( $(field "$3" p99_us) - $(field "$4" p99_us) ))" \
-    "$(awk -v a="$5" -v b="$6" -v t="$ticks" -v r="$req" 'BEGIN {printf "%.0f", (b - a) / t * 1e6 / r}')"
+  awk -v r="$req" -v d="$dur" 'BEGIN {printf "%.0f\n", r / (d / 1e6)}' >>"$prefix.rps"
+  field "$3" p50_us >>"$prefix.p50"
+  field "$3" p99_us >>"$prefix.p99"
+  echo $(( $(field "$3" errors) + $(field "$3" non2xx) )) >>"$prefix.errors"
+  [ -n "$4" ] || return 0
+  echo $(( $(field "$3" p50_us) - $(field "$4" p50_us) )) >>"$prefix.added50"
+  echo $(( $(field "$3" p99_us) - $(field "$4" p99_us) )) >>"$prefix.added99"
+  awk -v a="$5" -v b="$6" -v t="$ticks" -v r="$req" 'BEGIN {printf "%.1f\n", (b - a) / t * 1e6 / r}' >>"$prefix.cpu"
+}
+median() { # file [printf format] -> the median of its numbers (rounded to a whole number unless a format says)
+  [ -s "$1" ] || return 0
+  sort -g "$1" | awk -v f="${2:-%.0f}" '{v[NR] = $1} END {printf f, (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+row() { # concurrency path
+  local prefix=$work/$1.$2
+  printf '%-5s %-8s %10s %9s %9s %9s %12s %12s %9s\n' "$1" "$2" "$(median "$prefix.rps")" "$(median "$prefix.p50")" \
+    "$(median "$prefix.p99")" "$(awk '{s += $1} END {print s + 0}' "$prefix.errors")" "$(median "$prefix.added50")" \
+    "$(median "$prefix.added99")" "$(median "$prefix.cpu")"
 }
 
 ratios=""
 for c in $concurrency; do
-  direct=$(run_wrk "$mock_url/v1/chat/completions" "$body_direct" "sk-bench-key" "$c")
-  bare0=$(cpu_of $bare_pid)
-  bare=$(run_wrk "$bare_url/v1/chat/completions" "$body_direct" "none" "$c")
-  bare1=$(cpu_of $bare_pid)
-  cpu0=$(cpu_of $gateway_pid)
-  via=$(run_wrk "$gateway_url/v1/chat/completions" "$body_gateway" "$token" "$c")
-  cpu1=$(cpu_of $gateway_pid)
-  row "$c" direct "$direct" ""
-  row "$c" bare-nio "$bare" "$direct" "$bare0" "$bare1"
-  row "$c" gateway "$via" "$direct" "$cpu0" "$cpu1"
-  ratios="$ratios c=$c x$(awk -v g=$((cpu1 - cpu0)) -v gr="$(field "$via" requests)" -v b=$((bare1 - bare0)) -v br="$(field "$bare" requests)" \
-    'BEGIN {if (gr > 0 && b > 0 && br > 0) printf "%.2f", (g / gr) / (b / br); else printf "?"}')"
+  for _ in $(seq "$rounds"); do
+    direct=$(run_wrk "$mock_url/v1/chat/completions" "$body_direct" "sk-bench-key" "$c")
+    bare0=$(cpu_of $bare_pid)
+    bare=$(run_wrk "$bare_url/v1/chat/completions" "$body_direct" "none" "$c")
+    bare1=$(cpu_of $bare_pid)
+    cpu0=$(cpu_of $gateway_pid)
+    via=$(run_wrk "$gateway_url/v1/chat/completions" "$body_gateway" "$token" "$c")
+    cpu1=$(cpu_of $gateway_pid)
+    record "$c" direct "$direct" ""
+    record "$c" bare-nio "$bare" "$direct" "$bare0" "$bare1"
+    record "$c" gateway "$via" "$direct" "$cpu0" "$cpu1"
+    awk -v g=$((cpu1 - cpu0)) -v gr="$(field "$via" requests)" -v b=$((bare1 - bare0)) -v br="$(field "$bare" requests)" \
+      'BEGIN {if (gr > 0 && b > 0 && br > 0) printf "%.4f\n", (g / gr) / (b / br)}' >>"$work/$c.ratio"
+  done
+  row "$c" direct
+  row "$c" bare-nio
+  row "$c" gateway
+  ratios="$ratios c=$c x$(median "$work/$c.ratio" %.2f)"
 done
 echo
 echo "gateway CPU per request as a multiple of the bare proxy's:$ratios"
