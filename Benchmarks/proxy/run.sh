@@ -144,7 +144,8 @@ for c in $concurrency; do
   row "$c" direct
   row "$c" bare-nio
   row "$c" gateway
-  ratios="$ratios c=$c x$(median "$work/$c.ratio" %.2f)"
+  ratio=$(median "$work/$c.ratio" %.2f)
+  ratios="$ratios c=$c x${ratio:-?}"
 done
 echo
 echo "gateway CPU per request as a multiple of the bare proxy's:$ratios"

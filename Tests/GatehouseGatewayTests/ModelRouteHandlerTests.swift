@@ -10,15 +10,15 @@ import Testing
 
 @testable import GatehouseGateway
 
-/// `ModelRouteHandler` on its own, in an `NIOAsyncTestingChannel` (no network): which requests it serves
-/// and which it passes on, the order of answers on a pipelined connection, `Connection: close`,
+/// `ModelRouteHandler` on its own, in a `NIOAsyncTestingChannel` (no network): which requests it
+/// serves and which it passes on, the order of answers on a pipelined connection, `Connection: close`,
 /// HTTP/1.0, a body refused by its `Content-Length`, and `Expect: 100-continue`. Every model request
 /// here is answered without an upstream (a wrong or missing gateway token, or a malformed body).
 ///
-/// The channel is a `NIOAsyncTestingChannel`: its loop has a thread of its own, which the handler's
+/// The channel is a `NIOAsyncTestingChannel`: its loop runs on a queue of its own, which the handler's
 /// tasks reach as they would a real connection's loop (an `EmbeddedEventLoop` may only be used from
 /// the thread that made it, which an async test cannot promise).
-@Suite("gateway: model route handler in an embedded channel")
+@Suite("gateway: model route handler in a testing channel")
 struct ModelRouteHandlerTests {
     static let token = "gh_test-token-0123456789abcdef"
 

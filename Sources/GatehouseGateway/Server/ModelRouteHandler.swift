@@ -256,6 +256,9 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     fileprivate func answerBrokeOff(_ answer: UpstreamCancellation, context: ChannelHandlerContext) {
         guard case .serving(let current) = phase, current === answer else { return }
         phase = .discarding
+        // What was written goes first (a stream's head may wait for its first piece): the client sees
+        // the answer's status, then its cut end, not a bare close.
+        context.flush()
         context.close(promise: nil)
     }
 

@@ -162,7 +162,6 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
     static let reuseRace = TimeAmount.milliseconds(100)
 
     func channelInactive(context: ChannelHandlerContext) {
-        runHeadCallback()
         let phaseBefore = phase
         phase = .closed
         timer?.cancel()
@@ -181,6 +180,8 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
             client.closed(connection)
             self.connection = nil
         }
+        // After the pool dropped the connection: the callback may start the client's next request.
+        runHeadCallback()
         context.fireChannelInactive()
     }
 

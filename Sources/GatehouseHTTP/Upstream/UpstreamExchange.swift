@@ -38,8 +38,8 @@ final class UpstreamExchange: Sendable {
     }
 
     /// Calls `callback` with the response head, or the failure before it, on `loop`, after the
-    /// connection's read that brought the head (at the end of that read when the connection is on
-    /// `loop`, else through the loops' queues). Cancelling the exchange calls it with
+    /// connection's read that brought the head: a head at the end of that read when the connection
+    /// is on `loop`, anything else through the loops' queues. Cancelling the exchange calls it with
     /// `CancellationError`.
     func whenHead(on loop: any EventLoop, _ callback: @escaping @Sendable (Result<HTTPResponseHead, any Error>) -> Void) {
         waitForHead(.callback(loop, callback))
