@@ -79,7 +79,7 @@ struct ProxyEngine: Sendable {
         do {
             planned = try plan(request, log: &log)
         } catch {
-            return client.deliver(logged(answer(for: error, log: &log), log: log))
+            return deliver(answer(for: error, log: &log), log: log, to: client)
         }
         var first: FirstAttempt?
         if let entry = planned.order.first, !entry.awaitingProbe, let prepared = prepareWithSecretAtHand(entry.profile, planned) {
@@ -120,7 +120,7 @@ struct ProxyEngine: Sendable {
                 let answer = relay(
                     response, api: planned.api, profile: profile, model: planned.modelID, secret: prepared.secret, runtime: planned.runtime,
                     requestID: log.requestID, attempts: 1)
-                return client.deliver(logged(answer, log: log))
+                return deliver(answer, log: log, to: client)
             }
             var sent = prepared
             sent.result = result
@@ -142,7 +142,7 @@ struct ProxyEngine: Sendable {
             } catch {
                 answer = self.answer(for: error, log: &log)
             }
-            await client.send(logged(answer, log: log))
+            await deliverInTask(answer, log: log, to: client)
         }
     }
 
@@ -167,6 +167,21 @@ struct ProxyEngine: Sendable {
             return WireError(status: .internalServerError, kind: .upstream, message: "internal error: \(error)")
                 .answer(for: log.api, requestID: log.requestID)
         }
+    }
+
+    /// Writes the answer from the connection's loop, then its request line: a complete answer's
+    /// after its write (the client does not wait for the log), a stream's when it ends.
+    private func deliver(_ answer: ProxyAnswer, log: RequestLog, to client: ClientAnswerWriter) {
+        guard case .complete = answer.body else { return client.deliver(logged(answer, log: log)) }
+        client.deliver(answer)
+        requestLines.emit(log, duration: ContinuousClock.now - log.start)
+    }
+
+    /// `deliver` from a task.
+    private func deliverInTask(_ answer: ProxyAnswer, log: RequestLog, to client: ClientAnswerWriter) async {
+        guard case .complete = answer.body else { return await client.send(logged(answer, log: log)) }
+        await client.send(answer)
+        requestLines.emit(log, duration: ContinuousClock.now - log.start)
     }
 
     /// The answer with its request line: written now for a complete answer; for a stream when it
