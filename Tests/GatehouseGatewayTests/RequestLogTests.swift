@@ -84,6 +84,18 @@ struct StreamEndTests {
         return seen
     }
 
+    @Test("Partial markers before the real one, and a marker at the very start or end of a piece")
+    func falseStarts() {
+        #expect(sawEnd(["data: [ [D [DO [DON [DONE [DONE]\n\n"], api: .openAIChat))
+        #expect(!sawEnd(["data: [ [D [DO [DON [DONE [DONE\n\n"], api: .openAIChat))
+        #expect(sawEnd(["[DONE]"], api: .openAIChat))
+        #expect(sawEnd(["x[DONE]"], api: .openAIChat))
+        #expect(sawEnd(["[DONE]x"], api: .openAIChat))
+        #expect(!sawEnd(["[DONE"], api: .openAIChat))
+        #expect(sawEnd(["message_message_stop"], api: .anthropicMessages))
+        #expect(!sawEnd(["message_message_sto", "x"], api: .anthropicMessages))
+    }
+
     @Test("The final event is found at every split into two or three pieces, and only the route's own")
     func everySplit() {
         let openAI = "data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n"

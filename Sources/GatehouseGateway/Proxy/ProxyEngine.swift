@@ -1,6 +1,7 @@
 import GatehouseCore
 import GatehouseHTTP
 import GatehouseStore
+import Glibc
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -771,19 +772,20 @@ struct ProxyEngine: Sendable {
     private static let anthropicStreamEnd = Array("message_stop".utf8)
 
     private static func contains(_ marker: [UInt8], in bytes: UnsafeRawBufferPointer) -> Bool {
-        guard bytes.count >= marker.count else { return false }
-        let first = marker[0]
-        var start = 0
-        let last = bytes.count - marker.count
-        while start <= last {
-            if bytes[start] == first {
-                var matched = 1
-                while matched < marker.count && bytes[start + matched] == marker[matched] { matched += 1 }
-                if matched == marker.count { return true }
+        guard bytes.count >= marker.count, let base = bytes.baseAddress else { return false }
+        // The whole of every streamed piece is looked through: libc's vectorised `memchr` finds each
+        // place the marker could start, `memcmp` checks it.
+        return marker.withUnsafeBytes { marker in
+            let first = Int32(marker[0])
+            var start = base
+            let end = base + bytes.count
+            while end - start >= marker.count {
+                guard let hit = memchr(start, first, end - start - marker.count + 1) else { return false }
+                if memcmp(hit, marker.baseAddress!, marker.count) == 0 { return true }
+                start = UnsafeRawPointer(hit) + 1
             }
-            start += 1
+            return false
         }
-        return false
     }
 
     private static func passThrough(
