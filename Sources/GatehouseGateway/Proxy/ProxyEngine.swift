@@ -175,28 +175,28 @@ struct ProxyEngine: Sendable {
     private func deliver(_ answer: ProxyAnswer, log: RequestLog, to client: ClientAnswerWriter) {
         guard case .complete = answer.body else { return client.deliver(logged(answer, log: log)) }
         client.deliver(answer)
-        requestLines.emit(log, duration: ContinuousClock.now - log.start)
+        requestLines.emitEnded(log)
     }
 
     /// `deliver` from a task.
     private func deliverInTask(_ answer: ProxyAnswer, log: RequestLog, to client: ClientAnswerWriter) async {
         guard case .complete = answer.body else { return await client.send(logged(answer, log: log)) }
         await client.send(answer)
-        requestLines.emit(log, duration: ContinuousClock.now - log.start)
+        requestLines.emitEnded(log)
     }
 
     /// The answer with its request line: written now for a complete answer; for a stream when it
     /// ends, so that its duration is the whole answer's and a stream that was cut says so.
     private func logged(_ answer: ProxyAnswer, log: RequestLog) -> ProxyAnswer {
         guard case .stream(let produce) = answer.body else {
-            requestLines.emit(log, duration: ContinuousClock.now - log.start)
+            requestLines.emitEnded(log)
             return answer
         }
         let requestLines = self.requestLines
         var answer = answer
         answer.body = .stream { writer in
             var log = log
-            defer { requestLines.emit(log, duration: ContinuousClock.now - log.start) }
+            defer { requestLines.emitEnded(log) }
             do {
                 log.error = try await produce(writer)
                 return log.error
@@ -874,6 +874,11 @@ struct RequestLogger: Sendable {
         } else {
             directLabel = nil
         }
+    }
+
+    /// Writes the line of a request that ends now.
+    func emitEnded(_ log: RequestLog) {
+        emit(log, duration: ContinuousClock.now - log.start)
     }
 
     func emit(_ log: RequestLog, duration: Duration) {
