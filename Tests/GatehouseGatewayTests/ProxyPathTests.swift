@@ -61,6 +61,31 @@ struct ProxyPathTests {
         }
     }
 
+    @Test("A success is recorded for the profile that served, after a plain answer and after a stream: lastGood names it")
+    func successIsRecorded() async throws {
+        try await withWorld { world in
+            try await world.addKey("openai", "k1", key: "key-1")
+            try await world.addKey("anthropic", "a1", key: "key-a1")
+            try await GatewayProcess.with(home: world.home) { gateway in
+                #expect(world.authState?["lastGood"]?["openai"] == nil)
+                let plain = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o"))
+                #expect(plain.status == 200, "\(plain.body)")
+                #expect(
+                    await eventually(timeout: .seconds(3)) { world.authState?["lastGood"]?["openai"] == "openai:k1" },
+                    "\(String(describing: world.authState))")
+
+                #expect(world.authState?["lastGood"]?["anthropic"] == nil)
+                let streamed = try await gateway.send(
+                    .POST, "/v1/messages", body: Body.messages("anthropic/claude-sonnet-4-5", stream: true))
+                #expect(streamed.status == 200, "\(streamed.body)")
+                #expect(streamed.events.compactMap(\.event).last == "message_stop", "\(streamed.body)")
+                #expect(
+                    await eventually(timeout: .seconds(3)) { world.authState?["lastGood"]?["anthropic"] == "anthropic:a1" },
+                    "\(String(describing: world.authState))")
+            }
+        }
+    }
+
     @Test("Anthropic wire, plain and streamed: x-api-key swapped for the profile's key, anthropic-version passes through")
     func anthropicPlainAndStream() async throws {
         try await withWorld { world in

@@ -1,4 +1,5 @@
 import GatehouseCore
+import GatehouseStore
 import NIOCore
 import NIOHTTP1
 
@@ -28,6 +29,18 @@ struct ProxyAnswer: Sendable {
     var status: HTTPResponseStatus
     var headers: HTTPHeaders
     var body: Body
+    /// The success a complete answer records once it is written (the client does not wait for the
+    /// bookkeeping); a stream records its own when it ends.
+    var success: Success?
+
+    /// A profile's success, for `HealthRecorder.markGood`.
+    struct Success: Sendable {
+        let recorder: HealthRecorder
+        let profile: ProfileID
+        let model: String
+
+        func record() { recorder.markGood(profile, model: model) }
+    }
 
     /// An answer whose body is all here.
     static func complete(status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer) -> ProxyAnswer {

@@ -170,11 +170,13 @@ struct ProxyEngine: Sendable {
         }
     }
 
-    /// Writes the answer from the connection's loop, then its request line: a complete answer's
-    /// after its write (the client does not wait for the log), a stream's when it ends.
+    /// Writes the answer from the connection's loop, then records its success and writes its request
+    /// line: a complete answer's after its write (the client does not wait for either), a stream's
+    /// when it ends.
     private func deliver(_ answer: ProxyAnswer, log: RequestLog, to client: ClientAnswerWriter) {
         guard case .complete = answer.body else { return client.deliver(logged(answer, log: log)) }
         client.deliver(answer)
+        answer.success?.record()
         requestLines.emitEnded(log)
     }
 
@@ -182,6 +184,7 @@ struct ProxyEngine: Sendable {
     private func deliverInTask(_ answer: ProxyAnswer, log: RequestLog, to client: ClientAnswerWriter) async {
         guard case .complete = answer.body else { return await client.send(logged(answer, log: log)) }
         await client.send(answer)
+        answer.success?.record()
         requestLines.emitEnded(log)
     }
 
@@ -637,8 +640,9 @@ struct ProxyEngine: Sendable {
         let isEventStream = response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true
         let status = response.status
         let recorder = runtime.recorder
-        // Health is recorded for the profile that served; a request without credential has none.
-        // (Functions, not closures: a complete answer makes no context for them.)
+        // Health is recorded for the profile that served; a request without credential has none. A
+        // complete answer records its success once it is written (`ProxyAnswer.success`), a stream
+        // here when it ends.
         @Sendable func markGood() { if let profile { recorder.markGood(profile, model: model) } }
         @Sendable func markCut() {
             if let profile {
@@ -648,8 +652,9 @@ struct ProxyEngine: Sendable {
             }
         }
         if !isEventStream, let complete = response.body.takeIfComplete() {
-            markGood()
-            return .complete(status: status, headers: fields, body: complete)
+            var answer = ProxyAnswer.complete(status: status, headers: fields, body: complete)
+            answer.success = profile.map { ProxyAnswer.Success(recorder: recorder, profile: $0, model: model) }
+            return answer
         }
         let upstreamBody = response.body
         var headers = fields
