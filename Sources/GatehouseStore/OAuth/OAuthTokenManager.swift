@@ -95,10 +95,10 @@ public final class OAuthTokenManager: Sendable {
     /// - Throws: `OAuthError` (no such OAuth profile, login required, refresh failed with an expired
     ///   token, lock held elsewhere with no fresher token), `StoreError` for a broken file.
     public func accessToken(agent: String, profile: ProfileID) async throws -> String {
-        if let token = accessTokenAtHand(agent: agent, profile: profile) { return token }
         let key = Key(agent: agent, profile: profile)
         let credential = try read(key)
         let t = now()
+        if let token = tokenAtHand(credential, key: key, at: t) { return token }
         if isValid(credential, at: t) {
             do {
                 return try await refreshed(key, observed: credential, rejected: nil).access!
@@ -119,7 +119,12 @@ public final class OAuthTokenManager: Sendable {
     public func accessTokenAtHand(agent: String, profile: ProfileID) -> String? {
         let key = Key(agent: agent, profile: profile)
         guard let credential = try? read(key) else { return nil }
-        let t = now()
+        return tokenAtHand(credential, key: key, at: now())
+    }
+
+    /// `credential`'s access token when it needs no refresh first, or when it is still valid and a
+    /// background refresh is queued for it; nil when the caller must wait for a refresh.
+    private func tokenAtHand(_ credential: OAuthCredential, key: Key, at t: Int64) -> String? {
         if isUsable(credential, at: t) { return credential.access! }
         if isValid(credential, at: t), let background {
             background.yield(key)
