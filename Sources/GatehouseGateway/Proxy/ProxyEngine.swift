@@ -537,24 +537,25 @@ struct ProxyEngine: Sendable {
     }
 
     /// The secret a profile's credential sends: its key or token, or the OAuth login's access token
-    /// (refreshed when it is due).
+    /// (refreshed when it is due; `accessToken` reads the login once and returns the token at hand).
     private func credentialSecret(of profile: AuthProfile, agent: String, resolver: EnvironmentSecretResolver) async throws -> String {
-        if let secret = try secretAtHand(of: profile, agent: agent, resolver: resolver) { return secret }
-        return try await tokens.accessToken(agent: agent, profile: profile.id)
+        if case .oauth = profile.credential { return try await tokens.accessToken(agent: agent, profile: profile.id) }
+        return try storedSecret(of: profile, resolver: resolver)
     }
 
     /// The secret of a profile when it is at hand: a key, a token, or an OAuth access token that
     /// needs no wait for a refresh; nil when the OAuth login must be refreshed first.
     private func secretAtHand(of profile: AuthProfile, agent: String, resolver: EnvironmentSecretResolver) throws(OAuthError) -> String? {
-        switch profile.credential {
-        case .oauth:
-            return tokens.accessTokenAtHand(agent: agent, profile: profile.id)
-        case .apiKey, .token:
-            guard let value = profile.secret(using: resolver).value else {
-                throw OAuthError(code: .notFound, profile: profile.id.description, message: "\(profile.id) has no usable secret")
-            }
-            return value
+        if case .oauth = profile.credential { return tokens.accessTokenAtHand(agent: agent, profile: profile.id) }
+        return try storedSecret(of: profile, resolver: resolver)
+    }
+
+    /// The key or token of a profile that holds one (not an OAuth login).
+    private func storedSecret(of profile: AuthProfile, resolver: EnvironmentSecretResolver) throws(OAuthError) -> String {
+        guard let value = profile.secret(using: resolver).value else {
+            throw OAuthError(code: .notFound, profile: profile.id.description, message: "\(profile.id) has no usable secret")
         }
+        return value
     }
 
     /// Adds the headers that carry `secret`, a profile's credential, upstream.
