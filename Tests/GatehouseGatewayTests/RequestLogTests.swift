@@ -63,6 +63,22 @@ struct RequestLogTests {
         #expect(built.contains(" status=\(log.status) "))
     }
 
+    @Test(
+        "Numbers are written into the line as decimals, durations in milliseconds with three places",
+        arguments: [
+            (LogLine.Value.integer(0), "0"), (.integer(7), "7"), (.integer(200), "200"), (.integer(-42), "-42"),
+            (.integer(Int64.max), "9223372036854775807"), (.integer(Int64.min), "-9223372036854775808"),
+            (.thousandths(0), "0.000"), (.thousandths(5), "0.005"), (.thousandths(40), "0.040"), (.thousandths(12_345), "12.345"),
+            (.thousandths(1_000_000), "1000.000"), (.thousandths(-1_500), "-1.500"), (.text("openai:work"), "openai:work"),
+        ])
+    func numbersInTheLine(_ value: LogLine.Value, _ expected: String) {
+        #expect(value.text == expected)
+        var line = LogLine(level: .info, label: "gatehouse", fields: 1)
+        line.field("key", value)
+        line.end(source: "Test", message: "m")
+        #expect(line.text.hasSuffix(" key=\(expected) [Test] m\n"))
+    }
+
     @Test("A handler with metadata of its own gets the line through the logger, so that metadata is kept")
     func handlerMetadataKeepsLoggerPath() {
         var logger = Logger(label: "gatehouse") { label in StandardErrorLogHandler(label: label, metadataProvider: nil) }

@@ -37,7 +37,8 @@ public enum CandidatePlanner {
         var explicitOrders: [(CandidatePlan.OrderSource, [String])] = []
         if let stored = input.storedOrder, !stored.isEmpty { explicitOrders.append((.agent, stored)) }
         if let configured = input.configuredOrder, !configured.isEmpty { explicitOrders.append((.config, configured.map(\.description))) }
-        let byName = explicitOrders.isEmpty ? [:] : Dictionary(eligible.map { ($0.profile.id.description, $0) }, uniquingKeysWith: { a, _ in a })
+        let byName =
+            explicitOrders.isEmpty ? [:] : Dictionary(eligible.map { ($0.profile.id.description, $0) }, uniquingKeysWith: { a, _ in a })
         for (source, order) in explicitOrders {
             var seen: Set<String> = []
             base = order.compactMap { id in seen.insert(id).inserted ? byName[id] : nil }
@@ -59,7 +60,7 @@ public enum CandidatePlanner {
         // Usable now first, in base order; then windows, soonest end first.
         let usable = base.filter(\.isUsableNow)
         let waiting = base.filter { !$0.isUsableNow }.sorted { ($0.window?.until ?? .max) < ($1.window?.until ?? .max) }
-        var candidates = usable + waiting
+        var candidates = waiting.isEmpty ? usable : usable + waiting
 
         // The session's pin.
         var pinAction = CandidatePlan.PinAction.none
@@ -70,7 +71,8 @@ public enum CandidatePlanner {
                 pinAction = .drop(profile: pin.profile, reason: "profile \(pin.profile) no longer exists", replacement: nil)
             } else if exists!.provider != input.provider {
                 pinAction = .drop(profile: pin.profile, reason: "profile \(pin.profile) belongs to another provider", replacement: nil)
-            } else if let index = candidates.firstIndex(where: { $0.profile.id.description == pin.profile }), candidates[index].isUsableNow {
+            } else if let index = candidates.firstIndex(where: { $0.profile.id.description == pin.profile }), candidates[index].isUsableNow
+            {
                 let entry = candidates.remove(at: index)
                 candidates.insert(entry, at: 0)
                 pinnedFront = true
@@ -118,17 +120,20 @@ public enum CandidatePlanner {
             let soonest = candidates.first!
             let probeAllowed = input.lastProbeAt.map { now - $0 >= probeInterval } ?? true
             if let until = soonest.window?.until, until - now <= probeHorizon, probeAllowed {
-                decision = .probe(soonest.profile.id, why: "every profile is in a window; probing the one that ends soonest (\(soonest.shortStatus))")
+                decision = .probe(
+                    soonest.profile.id, why: "every profile is in a window; probing the one that ends soonest (\(soonest.shortStatus))")
             } else {
                 let windows = candidates.compactMap(\.window)
                 let allRateLimited = !windows.isEmpty && windows.count == candidates.count && windows.allSatisfy { $0.reason == .rateLimit }
                 let retryAt = windows.map(\.until).min()
-                decision = .allUnavailable(CandidatePlan.AllUnavailable(
-                    status: allRateLimited ? 429 : 503, retryAt: retryAt,
-                    entries: candidates.map { ($0.profile.id, $0.window) }))
+                decision = .allUnavailable(
+                    CandidatePlan.AllUnavailable(
+                        status: allRateLimited ? 429 : 503, retryAt: retryAt,
+                        entries: candidates.map { ($0.profile.id, $0.window) }))
             }
         }
-        return CandidatePlan(orderSource: orderSource, candidates: candidates, ineligible: ineligible, pinAction: pinAction, decision: decision)
+        return CandidatePlan(
+            orderSource: orderSource, candidates: candidates, ineligible: ineligible, pinAction: pinAction, decision: decision)
     }
 }
 
@@ -200,7 +205,8 @@ public struct CandidatePlan: Sendable {
         public var shortStatus: String {
             if let window {
                 let scope = window.model.map { " for \($0)" } ?? ""
-                return "\(profile.id) (\(window.kind.rawValue) \(window.reason.rawValue)\(scope) until \(ISO8601.format(millis: window.until)))"
+                return
+                    "\(profile.id) (\(window.kind.rawValue) \(window.reason.rawValue)\(scope) until \(ISO8601.format(millis: window.until)))"
             }
             if probeInFlight { return "\(profile.id) (billing probe in flight)" }
             if !isEligible { return "\(profile.id) (\(credentialState.rawValue))" }

@@ -92,6 +92,67 @@ struct LogLine {
         bytes.append(contentsOf: value.utf8)
     }
 
+    /// A field's value: text, or a number written straight into the line (no string made for it).
+    enum Value {
+        case text(String)
+        case integer(Int64)
+        /// A count of thousandths written as a decimal: 1234 is `1.234`.
+        case thousandths(Int64)
+
+        /// The value as the line writes it.
+        var text: String {
+            var line = LogLine(bytes: [])
+            line.append(self)
+            return String(decoding: line.bytes, as: UTF8.self)
+        }
+    }
+
+    mutating func field(_ key: String, _ value: Value) {
+        bytes.append(UInt8(ascii: " "))
+        bytes.append(contentsOf: key.utf8)
+        bytes.append(UInt8(ascii: "="))
+        append(value)
+    }
+
+    private init(bytes: [UInt8]) { self.bytes = bytes }
+
+    private mutating func append(_ value: Value) {
+        switch value {
+        case .text(let text):
+            bytes.append(contentsOf: text.utf8)
+        case .integer(let number):
+            appendDecimal(number)
+        case .thousandths(let count):
+            if count < 0 { bytes.append(UInt8(ascii: "-")) }
+            let magnitude = count.magnitude
+            appendDecimal(magnitude / 1000)
+            bytes.append(UInt8(ascii: "."))
+            let fraction = magnitude % 1000
+            bytes.append(UInt8(ascii: "0") + UInt8(fraction / 100))
+            bytes.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
+            bytes.append(UInt8(ascii: "0") + UInt8(fraction % 10))
+        }
+    }
+
+    private mutating func appendDecimal(_ number: Int64) {
+        if number < 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDecimal(number.magnitude)
+    }
+
+    private mutating func appendDecimal(_ number: UInt64) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        var count = 0
+        var rest = number
+        withUnsafeMutableBytes(of: &digits) { digits in
+            repeat {
+                digits[count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            for index in stride(from: count - 1, through: 0, by: -1) { bytes.append(digits[index]) }
+        }
+    }
+
     /// Ends the line with its source module and message.
     mutating func end(source: String, message: String) {
         bytes.append(contentsOf: " [".utf8)

@@ -9,8 +9,8 @@ import Synchronization
 
 /// Serves one model request: picks the agent's best credential, sends the request upstream, fails
 /// over to the next credential before the client sees an error another one could avoid, and records
-/// what happened.
-struct ProxyEngine: Sendable {
+/// what happened. A class: every request's closures and tasks hold it by one reference.
+final class ProxyEngine: Sendable {
     let state: GatewayState
     let upstream: UpstreamHTTPClient
     let tokens: OAuthTokenManager
@@ -109,7 +109,7 @@ struct ProxyEngine: Sendable {
         _ prepared: FirstAttempt, _ planned: PlannedRequest, cancellation: UpstreamCancellation, client: ClientAnswerWriter, log: RequestLog
     ) -> Bool {
         let profile = prepared.profile
-        let started = upstream.startOnIdleConnection(prepared.request, on: planned.eventLoop, cancellation: cancellation) { result in
+        let started = upstream.startOnIdleConnection(prepared.request, on: planned.eventLoop, cancellation: cancellation) { [self] result in
             // A plain success with nothing more to do is answered here; anything else goes on in a task.
             if case .success(let response) = result, (200..<300).contains(Int(response.status.code)),
                 pinUpdate(planned.pinAction, chosen: profile, runtime: planned.runtime, session: planned.session) == nil
@@ -217,23 +217,44 @@ struct ProxyEngine: Sendable {
         return logged(answer(for: error, log: &log), log: log)
     }
 
-    /// A model request checked and planned: what its attempts need.
-    struct PlannedRequest: Sendable {
-        var api: WireAPI
-        var runtime: AgentRuntime
-        var snapshot: GatewayState.Snapshot
-        var provider: ProviderDefinition
-        var providerID: String
-        var modelID: String
-        var session: String?
-        var pinAction: CandidatePlan.PinAction
+    /// A model request checked and planned: what its attempts need. A class: the request's
+    /// callbacks and task each hold it by one reference instead of copying every field.
+    final class PlannedRequest: Sendable {
+        let api: WireAPI
+        let runtime: AgentRuntime
+        let snapshot: GatewayState.Snapshot
+        let provider: ProviderDefinition
+        let providerID: String
+        let modelID: String
+        let session: String?
+        let pinAction: CandidatePlan.PinAction
         /// The credentials to try, in order; none for a provider that needs none.
-        var order: [CandidatePlan.Entry]
+        let order: [CandidatePlan.Entry]
         /// The client's headers that go upstream, and the gateway's `anthropic-version` when it sent none.
-        var forwarded: HTTPHeaders
-        var body: [ByteBuffer]
-        var url: UpstreamURL
-        var eventLoop: any EventLoop
+        let forwarded: HTTPHeaders
+        let body: [ByteBuffer]
+        let url: UpstreamURL
+        let eventLoop: any EventLoop
+
+        init(
+            api: WireAPI, runtime: AgentRuntime, snapshot: GatewayState.Snapshot, provider: ProviderDefinition, providerID: String,
+            modelID: String, session: String?, pinAction: CandidatePlan.PinAction, order: [CandidatePlan.Entry], forwarded: HTTPHeaders,
+            body: [ByteBuffer], url: UpstreamURL, eventLoop: any EventLoop
+        ) {
+            self.api = api
+            self.runtime = runtime
+            self.snapshot = snapshot
+            self.provider = provider
+            self.providerID = providerID
+            self.modelID = modelID
+            self.session = session
+            self.pinAction = pinAction
+            self.order = order
+            self.forwarded = forwarded
+            self.body = body
+            self.url = url
+            self.eventLoop = eventLoop
+        }
     }
 
     /// The first attempt, made before the task: its request, and how it went if it was sent.
@@ -343,7 +364,8 @@ struct ProxyEngine: Sendable {
         var order: [CandidatePlan.Entry]
         switch plan.decision {
         case .use:
-            order = plan.candidates.filter(\.isUsableNow)
+            // Usually every candidate is usable: the plan's own array, no copy.
+            order = plan.candidates.allSatisfy(\.isUsableNow) ? plan.candidates : plan.candidates.filter(\.isUsableNow)
         case .probe(let id, _):
             runtime.probes.withLock { $0.lastProbeAt[providerID] = now }
             order = plan.candidates.filter { $0.profile.id == id }
@@ -894,7 +916,7 @@ struct RequestLogger: Sendable {
             return
         }
         var metadata = Logger.Metadata(minimumCapacity: 10)
-        Self.forEachField(of: log, duration: duration) { key, value in metadata[key] = .string(value) }
+        Self.forEachField(of: log, duration: duration) { key, value in metadata[key] = .string(value.text) }
         logger.info("request", metadata: metadata)
     }
 
@@ -908,24 +930,19 @@ struct RequestLogger: Sendable {
     }
 
     /// The line's fields, the keys in sorted order (as the handler writes them).
-    private static func forEachField(of log: RequestLog, duration: Duration, _ body: (String, String) -> Void) {
-        if let agent = log.agent { body("agent", agent) }
-        body("attempts", String(log.attempts))
-        if let profile = log.profile { body("auth.profile", profile) }
-        body("duration.ms", milliseconds(duration))
-        if let error = log.error { body("error", error) }
-        if let model = log.model { body("model", model) }
-        if let provider = log.provider { body("provider", provider) }
-        body("request.id", log.requestID)
-        body("status", String(log.status))
-        body("wire", log.api.rawValue)
+    private static func forEachField(of log: RequestLog, duration: Duration, _ body: (String, LogLine.Value) -> Void) {
+        if let agent = log.agent { body("agent", .text(agent)) }
+        body("attempts", .integer(Int64(log.attempts)))
+        if let profile = log.profile { body("auth.profile", .text(profile)) }
+        body("duration.ms", .thousandths(duration.microseconds))
+        if let error = log.error { body("error", .text(error)) }
+        if let model = log.model { body("model", .text(model)) }
+        if let provider = log.provider { body("provider", .text(provider)) }
+        body("request.id", .text(log.requestID))
+        body("status", .integer(Int64(log.status)))
+        body("wire", .text(log.api.rawValue))
     }
 
     /// The module swift-log names as the line's source.
     private static let source = "GatehouseGateway"
-
-    private static func milliseconds(_ duration: Duration) -> String {
-        let micros = duration.microseconds
-        return "\(micros / 1000).\(String(micros % 1000 + 1000).dropFirst())"
-    }
 }

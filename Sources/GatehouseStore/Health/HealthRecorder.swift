@@ -16,7 +16,6 @@ public final class HealthRecorder: Sendable {
     private let state: Mutex<HealthStateMachine>
     let signal = WakeSignal()
     private let wallClock: @Sendable () -> Int64
-    private let schedulingClock: @Sendable () -> Int64
 
     /// - Parameters:
     ///   - now: the wall clock in milliseconds since the epoch (tests inject their own).
@@ -30,8 +29,6 @@ public final class HealthRecorder: Sendable {
         self.logger = logger
         self.state = Mutex(HealthStateMachine(policy: policy))
         self.wallClock = now
-        let start = ContinuousClock.now
-        self.schedulingClock = { (ContinuousClock.now - start).milliseconds }
     }
 
     /// Reads `auth-state.json` into memory (keeping queued changes on top).
@@ -55,13 +52,15 @@ public final class HealthRecorder: Sendable {
 
     /// A request is going out through `profile`.
     public func markUsed(_ profile: ProfileID) {
-        let wake = state.withLock { $0.markUsed(profile, now: wallClock(), clock: schedulingClock()) }
+        let (now, clock) = (wallClock(), schedulingClock())
+        let wake = state.withLock { $0.markUsed(profile, now: now, clock: clock) }
         if wake { signal.signal() }
     }
 
     /// A request through `profile` succeeded: counters reset, its windows end.
     public func markGood(_ profile: ProfileID, model: String?) {
-        let (recovered, wake) = state.withLock { $0.markGood(profile, model: model, now: wallClock(), clock: schedulingClock()) }
+        let (now, clock) = (wallClock(), schedulingClock())
+        let (recovered, wake) = state.withLock { $0.markGood(profile, model: model, now: now, clock: clock) }
         if recovered { events.publish(.profileRecovered(agent: agentID, profile: profile)) }
         if wake { signal.signal() }
     }
@@ -126,6 +125,9 @@ public final class HealthRecorder: Sendable {
             throw error
         }
     }
+
+    /// The clock flushes are scheduled on (milliseconds; it never jumps).
+    private func schedulingClock() -> Int64 { WallClock.monotonicMillis() }
 
     /// When queued changes are due, on the scheduling clock, and how long until then.
     func timeUntilDue() -> Duration? {

@@ -7,4 +7,12 @@ public enum WallClock {
         clock_gettime(CLOCK_REALTIME, &spec)
         return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
     }
+
+    /// A clock that never jumps, in milliseconds from an arbitrary start: for deadlines within the
+    /// process (read straight from the system: no `Duration` arithmetic on the request path).
+    public static func monotonicMillis() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+    }
 }
