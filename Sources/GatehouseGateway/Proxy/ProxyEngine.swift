@@ -348,18 +348,8 @@ final class ProxyEngine: Sendable {
         let upstreamBody = Self.upstreamBody(body, replacing: scan.modelRange, with: modelID)
 
         // Health and credentials as they are now.
-        let routing = try runtime.currentRouting()
-        let pin = try session.flatMap { key in try runtime.sessions.current().get().sessions[key]?.pin }
-        let profiles = try runtime.profiles(of: providerID, pinned: pin?.profile, in: snapshot)
         let now = WallClock.nowMillis()
-        let probes = runtime.probes.withLock { $0 }
-        let plan = CandidatePlanner.plan(
-            SelectionInput(
-                provider: providerID, model: modelID, profiles: profiles, storedOrder: routing.order[providerID],
-                configuredOrder: snapshot.configuration.auth.order[providerID], stats: runtime.recorder.allStats(),
-                hasSession: session != nil, sessionPin: pin, lastProbeAt: probes.lastProbeAt[providerID],
-                probesInFlight: probes.inFlight, now: now),
-            using: snapshot.resolver)
+        let plan = try runtime.plan(provider: providerID, model: modelID, session: session, in: snapshot, now: now)
 
         var order: [CandidatePlan.Entry]
         switch plan.decision {

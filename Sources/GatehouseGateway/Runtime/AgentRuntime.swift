@@ -41,7 +41,10 @@ final class AgentRuntime: Sendable {
     /// The profiles that can serve `provider`, in id order, the environment's last; and, for a
     /// session pin that names a profile of another provider, that profile too (the planner tells the
     /// pin's owner from the profiles it is given).
-    func profiles(of provider: String, pinned: String?, in snapshot: GatewayState.Snapshot) throws -> [AuthProfile] {
+    /// Returns them with the number of the credential file's load they come from.
+    func profiles(of provider: String, pinned: String?, in snapshot: GatewayState.Snapshot) throws -> (
+        profiles: [AuthProfile], version: Int
+    ) {
         let (result, _, version) = self.profiles.currentVersioned()
         let index = try profileIndex.withLock { cached -> ProfileIndex in
             if let cached, cached.version == version, cached.configuration === snapshot { return cached }
@@ -53,17 +56,109 @@ final class AgentRuntime: Sendable {
         let own = index.byProvider[provider] ?? []
         guard let pinned, let id = try? ProfileID(parsing: pinned), id.provider != provider,
             let other = index.byProvider[id.provider]?.first(where: { $0.id == id })
-        else { return own }
-        return own + [other]
+        else { return (own, version) }
+        return (own + [other], version)
     }
 
     /// The agent's `auth-state.json` as it is now (order and stats); a load the health recorder has
     /// not adopted yet is adopted first, whichever caller reads it.
     func currentRouting() throws -> AuthStateDocument {
+        try currentRoutingVersioned().document
+    }
+
+    /// `currentRouting()` with the number of its load.
+    private func currentRoutingVersioned() throws -> (document: AuthStateDocument, version: Int) {
         let (result, _, version) = routing.currentVersioned()
         let document = try result.get()
         if adoptedRouting.exchange(version, ordering: .relaxed) != version { recorder.adopt(document) }
-        return document
+        return (document, version)
+    }
+
+    // MARK: Selection
+
+    /// A plan kept for the requests without a session that follow, and what it was made from.
+    private struct KeptPlan {
+        var profilesVersion: Int
+        var routingVersion: Int
+        /// The configuration it was made with (held, so that its identity is never another's).
+        var configuration: GatewayState.Snapshot
+        var healthGeneration: UInt64
+        /// It holds from when it was made until the first window or credential expiry it saw ends.
+        var madeAt: Int64
+        var validUntil: Int64
+        var plan: CandidatePlan
+    }
+
+    private struct PlanKey: Hashable {
+        var provider: String
+        var model: String
+    }
+
+    private let keptPlans = Mutex<[PlanKey: KeptPlan]>([:])
+    /// How many plans were made (not reused).
+    let plansMade = Atomic<Int>(0)
+
+    /// Plans the candidates of a request for `provider`'s `model` (DESIGN section 6) from the
+    /// agent's credentials, order and health as they are now.
+    ///
+    /// A request without a session gets the plan the last one got while nothing that plan was made
+    /// from has changed: the credential file and `auth-state.json` (their loads), the configuration,
+    /// the health state (`HealthRecorder.selectionGeneration`, which every failure, recovery and
+    /// adopted disk state moves) and the clock up to the first window end or credential expiry the
+    /// plan saw. Plans that read anything else are made anew every time: a session's (its pin), a
+    /// probe's, one that found no usable profile, one whose order is least recently used first
+    /// among several profiles (every request changes it), and one with a secret read from a file.
+    func plan(provider: String, model: String, session: String?, in snapshot: GatewayState.Snapshot, now: Int64) throws
+        -> CandidatePlan
+    {
+        let key = PlanKey(provider: provider, model: model)
+        // A load of auth-state.json this plan was made from has been adopted by the recorder already.
+        if session == nil, let kept = keptPlans.withLock({ $0[key] }), kept.configuration === snapshot, kept.madeAt <= now,
+            now < kept.validUntil, kept.routingVersion == routing.currentVersion(), kept.profilesVersion == profiles.currentVersion(),
+            kept.healthGeneration == recorder.selectionGeneration()
+        {
+            return kept.plan
+        }
+        let (routing, routingVersion) = try currentRoutingVersioned()
+        let pin = try session.flatMap { key in try sessions.current().get().sessions[key]?.pin }
+        let (profiles, profilesVersion) = try self.profiles(of: provider, pinned: pin?.profile, in: snapshot)
+        let (stats, healthGeneration) = recorder.statsForSelection()
+        let probes = self.probes.withLock { $0 }
+        plansMade.add(1, ordering: .relaxed)
+        let plan = CandidatePlanner.plan(
+            SelectionInput(
+                provider: provider, model: model, profiles: profiles, storedOrder: routing.order[provider],
+                configuredOrder: snapshot.configuration.auth.order[provider], stats: stats, hasSession: session != nil,
+                sessionPin: pin, lastProbeAt: probes.lastProbeAt[provider], probesInFlight: probes.inFlight, now: now),
+            using: snapshot.resolver)
+        if session == nil, let validUntil = Self.reusableUntil(plan, now: now) {
+            let kept = KeptPlan(
+                profilesVersion: profilesVersion, routingVersion: routingVersion, configuration: snapshot,
+                healthGeneration: healthGeneration, madeAt: now, validUntil: validUntil, plan: plan)
+            keptPlans.withLock { $0[key] = kept }
+        }
+        return plan
+    }
+
+    /// Until when a plan for a request without a session holds as long as its inputs do not change;
+    /// nil for a plan that is made anew every time.
+    private static func reusableUntil(_ plan: CandidatePlan, now: Int64) -> Int64? {
+        guard case .use = plan.decision, plan.pinAction == .none else { return nil }
+        // The default order of several profiles is least recently used first: it moves with every request.
+        if plan.orderSource == .default || plan.orderSource == .repaired, plan.candidates.count > 1 { return nil }
+        var until = Int64.max
+        for entry in plan.candidates + plan.ineligible {
+            if entry.awaitingProbe || entry.probeInFlight { return nil }
+            // A secret in a file can change without anything else changing.
+            switch entry.profile.credential {
+            case .apiKey(let key): if key.keyRef?.source == .file { return nil }
+            case .token(let token): if token.tokenRef?.source == .file { return nil }
+            case .oauth: break
+            }
+            if let end = entry.window?.until { until = min(until, end) }
+            if let expires = entry.profile.credential.expires, expires > now { until = min(until, expires) }
+        }
+        return until
     }
 
     init(home: GatehouseHome, id: String, policy: CooldownPolicy, events: HealthEventBroadcaster, logger: Logger) throws {

@@ -20,17 +20,25 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
         @usableFromInline var loaded = false
         /// Counts the loads: a caller that derives something from the document redoes it when this moves.
         @usableFromInline var version = 0
-        /// When the file was last looked at.
-        @usableFromInline var checkedAt: ContinuousClock.Instant?
+        /// When the file was last looked at (`WallClock.monotonicNanos`).
+        @usableFromInline var checkedAt: Int64?
         /// Counts `invalidate()` calls: a look at the file that began before one does not count as recent.
         @usableFromInline var invalidations = 0
         @usableFromInline var result: Result<Document, StoreError> = .success(.empty)
 
         @usableFromInline init() {}
+
+        /// Loaded, and looked at less than `interval` nanoseconds before `now`.
+        @inlinable
+        func isRecent(now: Int64, within interval: Int64) -> Bool {
+            guard loaded, let checkedAt else { return false }
+            return now - checkedAt < interval
+        }
     }
 
     public let file: DocumentFile<Document>
-    @usableFromInline let recheckAfter: Duration
+    /// `recheckAfter` in nanoseconds (compared with plain integers on the request path).
+    @usableFromInline let recheckNanos: Int64
     // The reads within the interval are inlined into (and specialized for) the caller: no generic
     // metadata to look up on a hot path.
     @usableFromInline let state = Mutex(State())
@@ -40,7 +48,8 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
 
     public init(file: DocumentFile<Document>, recheckAfter: Duration = .zero) {
         self.file = file
-        self.recheckAfter = recheckAfter
+        let (seconds, attoseconds) = recheckAfter.components
+        self.recheckNanos = max(0, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         self.cPath = Array(file.path.utf8CString)
     }
 
@@ -65,11 +74,11 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
     @_specialize(exported:true,where Document == AuthStateDocument)
     @_specialize(exported:true,where Document == SessionsDocument)
     public func currentVersioned() -> (result: Result<Document, StoreError>, changed: Bool, version: Int) {
-        let now = ContinuousClock.now
+        let now = WallClock.monotonicNanos()
         var invalidations: Int?
-        if recheckAfter > .zero {
+        if recheckNanos > 0 {
             let (cached, count) = state.withLock { state -> ((Result<Document, StoreError>, Int)?, Int) in
-                guard state.loaded, let checked = state.checkedAt, now - checked < recheckAfter else { return (nil, state.invalidations) }
+                guard state.isRecent(now: now, within: recheckNanos) else { return (nil, state.invalidations) }
                 return ((state.result, state.version), state.invalidations)
             }
             if let cached { return (cached.0, false, cached.1) }
@@ -78,12 +87,25 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
         return lookAtFile(now: now, invalidations: invalidations)
     }
 
+    /// The number of the load `currentVersioned()` would return now, without the document: for a
+    /// caller that only checks whether what it derived is still current.
+    @inlinable
+    @_specialize(exported:true,where Document == AuthProfilesDocument)
+    @_specialize(exported:true,where Document == AuthStateDocument)
+    public func currentVersion() -> Int {
+        let now = WallClock.monotonicNanos()
+        if recheckNanos > 0, let version = state.withLock({ $0.isRecent(now: now, within: recheckNanos) ? $0.version : nil }) {
+            return version
+        }
+        return currentVersioned().version
+    }
+
     /// Compares the file with what was read last, and reads it again when it changed (under the
     /// lock: the last reader to look keeps what the file holds now, never an older read).
     /// `invalidations` is the count seen before looking: when `invalidate()` came in between, this
     /// look does not count as recent.
     @usableFromInline
-    func lookAtFile(now: ContinuousClock.Instant, invalidations: Int?) -> (
+    func lookAtFile(now: Int64, invalidations: Int?) -> (
         result: Result<Document, StoreError>, changed: Bool, version: Int
     ) {
         var stats = stat()

@@ -104,6 +104,17 @@ public final class HealthRecorder: Sendable {
         state.withLock { $0.stats }
     }
 
+    /// Every profile's stats and their selection generation, read together: a plan made from these
+    /// stats holds while `selectionGeneration()` returns the same number.
+    public func statsForSelection() -> (stats: [ProfileID: UsageStats], generation: UInt64) {
+        state.withLock { ($0.stats, $0.selectionGeneration) }
+    }
+
+    /// Moves on every change of the stats that can change a selection (not on `markUsed`).
+    public func selectionGeneration() -> UInt64 {
+        state.withLock { $0.selectionGeneration }
+    }
+
     // MARK: Persisting
 
     /// Writes queued changes now, merging them into what is on disk under the lock.

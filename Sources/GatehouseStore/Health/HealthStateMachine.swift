@@ -67,6 +67,10 @@ struct HealthStateMachine {
     private(set) var flushDue: Int64?
     /// Windows announced as started and not yet announced as ended.
     private var openWindows: [ProfileID: HealthWindow] = [:]
+    /// Moves on every change of `stats` that can change a selection (a window, a disable, a counter,
+    /// an adopted disk state); not on `lastUsed` alone, which only the default order of several
+    /// profiles reads. A plan made from `stats` holds while this has not moved.
+    private(set) var selectionGeneration: UInt64 = 0
 
     /// Failure transitions reach the disk within this long; `lastUsed`-only changes within `useDelay`.
     let failureDelay: Int64
@@ -91,6 +95,7 @@ struct HealthStateMachine {
         let hadState = entry.errorCount > 0 || entry.disabledReason != nil || entry.cooldownUntil != nil
         let ended = policy.recordSuccess(&entry, model: model, now: now)
         stats[id] = entry
+        if hadState { selectionGeneration &+= 1 }
         if ended { openWindows[id] = nil }
         pending.lastGood[id.provider] = id
         pending.recordSuccess(id, model: model, at: now)
@@ -105,6 +110,8 @@ struct HealthStateMachine {
         let effect = policy.recordFailure(
             &stats[id, default: UsageStats()], reason: reason, model: model, retryAt: retryAt,
             credentialFingerprint: fingerprint, now: now)
+        if case .ignored = effect { return (effect, false) }
+        selectionGeneration &+= 1
         switch effect {
         case .ignored:
             return (effect, false)
@@ -176,6 +183,7 @@ struct HealthStateMachine {
             Self.apply(batch, to: &view, policy: policy)
         }
         stats = view
+        selectionGeneration &+= 1
     }
 
     /// Replays a batch on a set of stats: what a flush does on disk.
