@@ -1,11 +1,12 @@
 import GatehouseCore
-import GatehouseHTTP
 import GatehouseTestSupport
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
 import Testing
+
+@testable import GatehouseHTTP
 
 /// The gateway's upstream client over real loopback against `gatehouse-mock-upstream`: pooling,
 /// streaming, timeouts and cancellation.
@@ -100,6 +101,38 @@ struct UpstreamHTTPClientTests {
                 #expect(try await mock.counters()["chat.requests"] == 14)
             }
         }
+    }
+
+    @Test("A request that borrows another loop's connection gets its own loop one for the requests after it")
+    func borrowingLoopGetsItsOwn() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let (loopA, loopB) = (group.next(), group.next())
+        #expect(loopA !== loopB)
+        try await MockProvider.with { mock in
+            let client = UpstreamHTTPClient(group: group)
+            let request = try Self.chat(mock)
+            _ = try await Self.read(try await client.execute(request, on: loopA).body)
+            #expect(client.idleLoops(request.url.endpoint) == [ObjectIdentifier(loopA)])
+
+            // B has none: it borrows A's, and one is opened on B beside the request.
+            let answer = try await withCheckedThrowingContinuation { continuation in
+                let started = client.startOnIdleConnection(request, on: loopB, cancellation: UpstreamCancellation()) { result in
+                    #expect(loopB.inEventLoop)
+                    continuation.resume(with: result)
+                }
+                #expect(started)
+            }
+            #expect(try await Self.read(answer.body).contains("Hello from the mock."))
+            #expect(await eventually { client.connectionsOpened == 2 && client.idleLoops(request.url.endpoint).count == 2 })
+            #expect(Set(client.idleLoops(request.url.endpoint)) == [ObjectIdentifier(loopA), ObjectIdentifier(loopB)])
+
+            // Each loop now takes its own: no more connections are opened.
+            for loop in [loopB, loopA, loopB] { _ = try await Self.read(try await client.execute(request, on: loop).body) }
+            #expect(client.connectionsOpened == 2)
+            #expect(try await mock.counters()["chat.requests"] == 5)
+            await client.shutdown()
+        }
+        try await group.shutdownGracefully()
     }
 
     @Test("An answer dropped before its end closes its connection instead of returning it to the pool")

@@ -143,10 +143,11 @@ import Testing
         #expect(pool.park("b1", id: 2, endpoint: endpoint, loop: loopB) == .parked)
         #expect(pool.park("b2", id: 3, endpoint: endpoint, loop: loopB) == .close, "over the idle limit")
         #expect({ if case .connect = pool.lease(other, loop: loopA) { true } else { false } }(), "another endpoint has its own connections")
-        #expect({ if case .use("a1") = pool.lease(endpoint, loop: loopA) { true } else { false } }())
+        #expect({ if case .use("a1", openOnCallersLoop: false) = pool.lease(endpoint, loop: loopA) { true } else { false } }())
         #expect(
-            { if case .use("b1") = pool.lease(endpoint, loop: loopA) { true } else { false } }(),
-            "another loop's connection beats a new one")
+            { if case .use("b1", openOnCallersLoop: true) = pool.lease(endpoint, loop: loopA) { true } else { false } }(),
+            "another loop's connection beats a new one, and one is opened on the caller's loop for later")
+        pool.opened(endpoint, loop: loopA)
         #expect(pool.park("a1", id: 1, endpoint: endpoint, loop: loopA) == .parked)
         let removed = pool.remove(id: 1, endpoint: endpoint)
         #expect(removed)
@@ -157,6 +158,33 @@ import Testing
         #expect({ if case .shutDown = pool.lease(endpoint, loop: loopA) { true } else { false } }())
         #expect(pool.park("b1", id: 2, endpoint: endpoint, loop: loopB) == .close)
         withExtendedLifetime((tokenA, tokenB)) {}
+    }
+
+    @Test("A loop that borrows gets one connection opened on it at a time, within the idle limit")
+    func openOnBorrowingLoop() {
+        let endpoint = UpstreamURL.Endpoint(isTLS: false, host: "127.0.0.1", port: 9)
+        let tokens = (LoopToken(), LoopToken(), LoopToken())
+        let (loopA, loopB, loopC) = (ObjectIdentifier(tokens.0), ObjectIdentifier(tokens.1), ObjectIdentifier(tokens.2))
+        var pool = UpstreamPoolStateMachine<String>(maximumIdlePerEndpoint: 3)
+        func lease(_ loop: ObjectIdentifier) -> (String, Bool)? {
+            if case .use(let connection, let open) = pool.lease(endpoint, loop: loop) { return (connection, open) }
+            return nil
+        }
+        for (id, name) in ["a1", "a2", "a3"].enumerated() {
+            #expect(pool.park(name, id: id + 1, endpoint: endpoint, loop: loopA) == .parked)
+        }
+        #expect(lease(loopB).map { $0.1 } == true, "the first borrow of B opens one on B")
+        #expect(lease(loopB).map { $0.1 } == false, "one is being opened on B already")
+        #expect(lease(loopC).map { $0.1 } == true, "C is another loop")
+        pool.opened(endpoint, loop: loopB)
+        #expect(pool.park("a1", id: 1, endpoint: endpoint, loop: loopA) == .parked)
+        #expect(pool.park("a2", id: 2, endpoint: endpoint, loop: loopA) == .parked)
+        #expect(pool.park("a3", id: 3, endpoint: endpoint, loop: loopA) == .parked)
+        #expect(lease(loopB).map { $0.1 } == false, "two idle and one opening on C fill the idle limit of 3")
+        pool.opened(endpoint, loop: loopC)
+        #expect(pool.park("b1", id: 4, endpoint: endpoint, loop: loopB) == .parked)
+        #expect(lease(loopB).map { $0.0 } == "b1", "B's own connection first")
+        withExtendedLifetime(tokens) {}
     }
 
     @Test("URLs: scheme, host, port and target; the Host header names a port only when it is not the default")

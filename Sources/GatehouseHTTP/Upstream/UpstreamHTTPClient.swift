@@ -58,6 +58,11 @@ public final class UpstreamHTTPClient: Sendable {
     /// Connections opened so far (a measure of pooling).
     public var connectionsOpened: Int { opened.load(ordering: .relaxed) }
 
+    /// The event loops of the connections to `endpoint` idle in the pool now.
+    func idleLoops(_ endpoint: UpstreamURL.Endpoint) -> [ObjectIdentifier] {
+        pool.withLock { $0.idleLoops(endpoint) }
+    }
+
     /// Connections idle in the pool now.
     public var idleConnections: Int { pool.withLock { $0.idleCount } }
 
@@ -77,7 +82,7 @@ public final class UpstreamHTTPClient: Sendable {
         let loop = eventLoop ?? group.any()
         var fresh = newConnection
         while true {
-            let (connection, reused) = try await lease(request.url.endpoint, on: loop, fresh: fresh)
+            let (connection, reused) = try await lease(request.url.endpoint, on: loop, isCallersLoop: eventLoop != nil, fresh: fresh)
             let exchange = UpstreamExchange(connection: connection, request: request, followsTaskCancellation: cancellation == nil)
             if let cancellation, !cancellation.attach(exchange) {
                 if !park(connection) { connection.close() }
@@ -108,9 +113,11 @@ public final class UpstreamHTTPClient: Sendable {
         _ request: UpstreamRequest, on eventLoop: any EventLoop, cancellation: UpstreamCancellation,
         onResponse: @escaping @Sendable (Result<UpstreamResponse, any Error>) -> Void
     ) -> Bool {
-        guard case .use(let connection) = pool.withLock({ $0.lease(request.url.endpoint, loop: ObjectIdentifier(eventLoop)) }) else {
+        let endpoint = request.url.endpoint
+        guard case .use(let connection, let openHere) = pool.withLock({ $0.lease(endpoint, loop: ObjectIdentifier(eventLoop)) }) else {
             return false
         }
+        if openHere { openForLater(endpoint, on: eventLoop) }
         let exchange = UpstreamExchange(connection: connection, request: request, followsTaskCancellation: false)
         guard cancellation.attach(exchange) else {
             if !park(connection) { connection.close() }
@@ -137,12 +144,16 @@ public final class UpstreamHTTPClient: Sendable {
 
     // MARK: The pool
 
-    private func lease(_ endpoint: UpstreamURL.Endpoint, on loop: any EventLoop, fresh: Bool) async throws -> (
+    /// A pooled connection (one of `loop` when there is one), or a new one on `loop`.
+    /// `isCallersLoop`: the caller named `loop` (else any loop's connection is as good).
+    private func lease(_ endpoint: UpstreamURL.Endpoint, on loop: any EventLoop, isCallersLoop: Bool, fresh: Bool) async throws -> (
         UpstreamConnection, reused: Bool
     ) {
         if !fresh {
-            switch pool.withLock({ $0.lease(endpoint, loop: ObjectIdentifier(loop)) }) {
-            case .use(let connection): return (connection, true)
+            switch pool.withLock({ $0.lease(endpoint, loop: isCallersLoop ? ObjectIdentifier(loop) : nil) }) {
+            case .use(let connection, let openHere):
+                if openHere { openForLater(endpoint, on: loop) }
+                return (connection, true)
             case .shutDown: throw UpstreamError(.shutdown, "the upstream client is shut down")
             case .connect: break
             }
@@ -171,8 +182,37 @@ public final class UpstreamHTTPClient: Sendable {
     }
 
     private func connect(_ endpoint: UpstreamURL.Endpoint, on loop: any EventLoop) async throws -> UpstreamConnection {
+        try await open(endpoint, on: loop).get()
+    }
+
+    /// Opens a connection on `loop` for the requests that come after this one, and parks it (the
+    /// pool lent this loop another loop's connection). A failure is dropped (the request that
+    /// borrowed goes on as it is); the next borrow from this loop tries again, a second later at the
+    /// soonest.
+    private func openForLater(_ endpoint: UpstreamURL.Endpoint, on loop: any EventLoop) {
+        let id = ObjectIdentifier(loop)
+        open(endpoint, on: loop).whenComplete { result in
+            switch result {
+            case .success(let connection):
+                let parked = self.park(connection)
+                self.pool.withLock { $0.opened(endpoint, loop: id) }
+                if !parked { connection.close() }
+            case .failure:
+                loop.scheduleTask(in: .seconds(1)) { self.pool.withLock { $0.opened(endpoint, loop: id) } }
+            }
+        }
+    }
+
+    /// Opens a connection to `endpoint` on `loop` (TCP, and the TLS handshake for https, within the
+    /// connect timeout).
+    private func open(_ endpoint: UpstreamURL.Endpoint, on loop: any EventLoop) -> EventLoopFuture<UpstreamConnection> {
         let id = nextID.add(1, ordering: .relaxed).newValue
-        let tls = endpoint.isTLS ? try tlsContext() : nil
+        let tls: NIOSSLContext?
+        do {
+            tls = endpoint.isTLS ? try tlsContext() : nil
+        } catch {
+            return loop.makeFailedFuture(error)
+        }
         let deadline = NIODeadline.now() + TimeAmount(configuration.connectTimeout)
         // Several channels may be tried (one per address); the one that connected is the connection.
         let made = NIOLockedValueBox<[(connection: UpstreamConnection, handshake: EventLoopFuture<Void>?)]>([])
@@ -202,33 +242,33 @@ public final class UpstreamHTTPClient: Sendable {
                     made.withLockedValue { $0.append((connection, handshake)) }
                 }
             }
-        let channel: any Channel
-        do {
-            channel = try await bootstrap.connect(host: endpoint.host, port: endpoint.port).get()
-        } catch ChannelError.connectTimeout {
-            throw UpstreamError(.connectTimeout, "no connection to \(endpoint) within \(configuration.connectTimeout)")
-        } catch {
+        let timeout = configuration.connectTimeout
+        return bootstrap.connect(host: endpoint.host, port: endpoint.port).flatMapErrorThrowing { error in
+            if let channelError = error as? ChannelError, case .connectTimeout = channelError {
+                throw UpstreamError(.connectTimeout, "no connection to \(endpoint) within \(timeout)")
+            }
             throw UpstreamError(.connectFailed, "could not connect to \(endpoint): \(error)")
-        }
-        guard let entry = made.withLockedValue({ $0.first { $0.connection.channel === channel } }) else {
-            channel.close(promise: nil)
-            throw UpstreamError(.connectFailed, "could not connect to \(endpoint): the connection was not set up")
-        }
-        if let handshake = entry.handshake {
+        }.flatMap { channel in
+            guard let entry = made.withLockedValue({ $0.first { $0.connection.channel === channel } }) else {
+                channel.close(promise: nil)
+                return loop.makeFailedFuture(
+                    UpstreamError(.connectFailed, "could not connect to \(endpoint): the connection was not set up"))
+            }
             // The TLS handshake counts toward the connect timeout.
-            do {
-                try await handshake.get()
-            } catch let error as UpstreamError {
-                channel.close(promise: nil)
-                throw error.code == .connectTimeout
-                    ? UpstreamError(.connectTimeout, "no TLS session with \(endpoint) within \(configuration.connectTimeout)") : error
-            } catch {
-                channel.close(promise: nil)
-                throw UpstreamError(.tls, "TLS with \(endpoint) failed: \(error)")
+            let ready =
+                entry.handshake?.flatMapErrorThrowing { error in
+                    channel.close(promise: nil)
+                    if let error = error as? UpstreamError {
+                        throw error.code == .connectTimeout
+                            ? UpstreamError(.connectTimeout, "no TLS session with \(endpoint) within \(timeout)") : error
+                    }
+                    throw UpstreamError(.tls, "TLS with \(endpoint) failed: \(error)")
+                } ?? loop.makeSucceededVoidFuture()
+            return ready.map {
+                self.opened.add(1, ordering: .relaxed)
+                return entry.connection
             }
         }
-        opened.add(1, ordering: .relaxed)
-        return entry.connection
     }
 
     private func tlsContext() throws -> NIOSSLContext {

@@ -1,6 +1,9 @@
 /// The idle connections of the upstream pool, by endpoint and event loop. A lease prefers a
 /// connection on the caller's event loop (no thread hop), then the most recently used one of any
-/// loop (still warm), and else asks for a new connection on the caller's loop.
+/// loop (still warm), and else asks for a new connection on the caller's loop. A lease that lends
+/// another loop's connection also asks for one to be opened on the caller's loop (one at a time per
+/// loop, within the idle limit): a client connection served by one loop would otherwise borrow
+/// across threads for as long as the borrowed connection lives.
 struct UpstreamPoolStateMachine<Connection> {
     struct Idle {
         var id: Int
@@ -9,7 +12,9 @@ struct UpstreamPoolStateMachine<Connection> {
     }
 
     enum Lease {
-        case use(Connection)
+        /// `openOnCallersLoop`: the connection is another loop's; open one on the caller's loop for
+        /// later requests, and report the outcome with `opened(_:loop:)`.
+        case use(Connection, openOnCallersLoop: Bool)
         case connect
         case shutDown
     }
@@ -21,6 +26,8 @@ struct UpstreamPoolStateMachine<Connection> {
     }
 
     private var idle: [UpstreamURL.Endpoint: [Idle]] = [:]
+    /// The loops a connection is being opened on for later requests, by endpoint.
+    private var opening: [UpstreamURL.Endpoint: Set<ObjectIdentifier>] = [:]
     private(set) var isShutDown = false
     let maximumIdlePerEndpoint: Int
 
@@ -28,14 +35,34 @@ struct UpstreamPoolStateMachine<Connection> {
         self.maximumIdlePerEndpoint = maximumIdlePerEndpoint
     }
 
+    /// The loops of an endpoint's idle connections, least recently parked first.
+    func idleLoops(_ endpoint: UpstreamURL.Endpoint) -> [ObjectIdentifier] {
+        idle[endpoint]?.map(\.loop) ?? []
+    }
+
     /// Idle connections of every endpoint.
     var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
 
-    mutating func lease(_ endpoint: UpstreamURL.Endpoint, loop: ObjectIdentifier) -> Lease {
+    /// - Parameter loop: the caller's event loop; nil for a caller that has none (any loop's
+    ///   connection is as good, and none is opened for later).
+    mutating func lease(_ endpoint: UpstreamURL.Endpoint, loop: ObjectIdentifier?) -> Lease {
         if isShutDown { return .shutDown }
         guard let list = idle[endpoint], !list.isEmpty else { return .connect }
-        let index = list.lastIndex { $0.loop == loop } ?? list.count - 1
-        return .use(idle[endpoint]!.remove(at: index).connection)
+        if let local = list.lastIndex(where: { $0.loop == loop }) {
+            return .use(idle[endpoint]!.remove(at: local).connection, openOnCallersLoop: false)
+        }
+        let borrowed = idle[endpoint]!.removeLast().connection
+        guard let loop else { return .use(borrowed, openOnCallersLoop: false) }
+        let openingHere = opening[endpoint, default: []]
+        let open = !openingHere.contains(loop) && list.count - 1 + openingHere.count < maximumIdlePerEndpoint
+        if open { opening[endpoint, default: []].insert(loop) }
+        return .use(borrowed, openOnCallersLoop: open)
+    }
+
+    /// The connection `lease` asked for on `loop` was opened (and parked, or not) or could not be.
+    mutating func opened(_ endpoint: UpstreamURL.Endpoint, loop: ObjectIdentifier) {
+        opening[endpoint]?.remove(loop)
+        if opening[endpoint]?.isEmpty == true { opening[endpoint] = nil }
     }
 
     mutating func park(_ connection: Connection, id: Int, endpoint: UpstreamURL.Endpoint, loop: ObjectIdentifier) -> Park {
