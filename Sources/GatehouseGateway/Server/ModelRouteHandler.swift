@@ -60,6 +60,12 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The wire format of a model route, nil for every other request.
     static func modelRoute(_ request: HTTPRequestHead) -> WireAPI? {
         guard request.method == .POST else { return nil }
+        // The two routes as clients send them: one comparison each.
+        switch request.uri {
+        case "/v1/chat/completions": return .openAIChat
+        case "/v1/messages": return .anthropicMessages
+        default: break
+        }
         var route = request.uri.utf8[...]
         if let query = route.firstIndex(of: UInt8(ascii: "?")) { route = route[..<query] }
         // As the router matches: a trailing slash does not count.

@@ -86,15 +86,16 @@ struct HealthStateMachine {
 
     mutating func markUsed(_ id: ProfileID, now: Int64, clock: Int64) -> Bool {
         policy.recordUse(&stats[id, default: UsageStats()], now: now)
-        pending.uses[id] = max(pending.uses[id] ?? .min, now)
+        pending.uses[id, default: .min] = max(pending.uses[id, default: .min], now)
         return schedule(clock + useDelay)
     }
 
     mutating func markGood(_ id: ProfileID, model: String?, now: Int64, clock: Int64) -> (recovered: Bool, wake: Bool) {
-        var entry = stats[id, default: UsageStats()]
-        let hadState = entry.errorCount > 0 || entry.disabledReason != nil || entry.cooldownUntil != nil
-        let ended = policy.recordSuccess(&entry, model: model, now: now)
-        stats[id] = entry
+        // Changed in place: no copy of the entry and no second lookup.
+        let (hadState, ended) = Self.withEntry(of: id, in: &stats) { entry in
+            let hadState = entry.errorCount > 0 || entry.disabledReason != nil || entry.cooldownUntil != nil
+            return (hadState, policy.recordSuccess(&entry, model: model, now: now))
+        }
         if hadState { selectionGeneration &+= 1 }
         if ended { openWindows[id] = nil }
         pending.lastGood[id.provider] = id
@@ -127,6 +128,10 @@ struct HealthStateMachine {
             pending.recordFailure(operation, of: id)
         }
         return (effect, schedule(clock + failureDelay))
+    }
+
+    private static func withEntry<T>(of id: ProfileID, in stats: inout [ProfileID: UsageStats], _ body: (inout UsageStats) -> T) -> T {
+        body(&stats[id, default: UsageStats()])
     }
 
     private mutating func schedule(_ due: Int64) -> Bool {
