@@ -558,7 +558,8 @@ final class ProxyEngine: Sendable {
     /// The secret of a profile when it is at hand: a key, a token, or an OAuth access token that
     /// needs no wait for a refresh; nil when the OAuth login must be refreshed first.
     private func secretAtHand(of profile: AuthProfile, agent: String, resolver: EnvironmentSecretResolver) throws(OAuthError) -> String? {
-        if case .oauth = profile.credential { return tokens.accessTokenAtHand(agent: agent, profile: profile.id) }
+        // The login as the request's plan read it (the credential file as of the last millisecond).
+        if case .oauth(let login) = profile.credential { return tokens.accessTokenAtHand(login, agent: agent, profile: profile.id) }
         return try storedSecret(of: profile, resolver: resolver)
     }
 

@@ -112,14 +112,12 @@ public final class OAuthTokenManager: Sendable {
         return try await refreshed(key, observed: credential, rejected: nil).access!
     }
 
-    /// The access token when there is one to use without waiting: one not due for refresh, or one
-    /// still valid while a background refresh is queued for it (as `accessToken` does). Nil when the
-    /// caller must wait for a refresh, or the login cannot be read: `accessToken` does that and says
-    /// why.
-    public func accessTokenAtHand(agent: String, profile: ProfileID) -> String? {
-        let key = Key(agent: agent, profile: profile)
-        guard let credential = try? read(key) else { return nil }
-        return tokenAtHand(credential, key: key, at: now())
+    /// The access token of `credential` (the login as the caller read it from the agent's credential
+    /// file) when there is one to use without waiting: one not due for refresh, or one still valid
+    /// while a background refresh is queued for it (as `accessToken` does). Nil when the caller must
+    /// wait for a refresh: `accessToken` reads the file again, does that and says why.
+    public func accessTokenAtHand(_ credential: OAuthCredential, agent: String, profile: ProfileID) -> String? {
+        tokenAtHand(credential, key: Key(agent: agent, profile: profile), at: now())
     }
 
     /// `credential`'s access token when it needs no refresh first, or when it is still valid and a
