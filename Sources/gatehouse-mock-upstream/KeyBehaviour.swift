@@ -16,11 +16,16 @@ struct KeyBehaviour: Sendable, Equatable {
     var eventDelayMilliseconds = 0
     /// Send this many events of a streamed answer (half the body of a plain one), then drop the connection.
     var cutAfterEvents: Int?
+    /// Send this many events of a streamed answer, never its final one, then end the answer cleanly
+    /// (a stream that ends without its final event).
+    var endAfterEvents: Int?
     /// How many more requests of the key get this behaviour; `nil` is every request.
     var remaining: Int?
 
     /// The JSON fields of `POST /admin/keys`, besides `key`.
-    static let fields = ["key", "reject", "status", "retryAfter", "body", "delayMs", "eventDelayMs", "cutAfterEvents", "times"]
+    static let fields = [
+        "key", "reject", "status", "retryAfter", "body", "delayMs", "eventDelayMs", "cutAfterEvents", "endAfterEvents", "times",
+    ]
 
     /// Reads `{"key": "K", "status": 429, "retryAfter": "2", ...}`.
     /// - Throws: `JSONFieldError` naming the field that is wrong or unknown.
@@ -50,6 +55,7 @@ struct KeyBehaviour: Sendable, Equatable {
         behaviour.delayMilliseconds = try nonNegative(&reader, "delayMs") ?? 0
         behaviour.eventDelayMilliseconds = try nonNegative(&reader, "eventDelayMs") ?? 0
         behaviour.cutAfterEvents = try nonNegative(&reader, "cutAfterEvents")
+        behaviour.endAfterEvents = try nonNegative(&reader, "endAfterEvents")
         behaviour.remaining = try nonNegative(&reader, "times")
         try reader.rejectUnknownKeys(known: fields)
         return (key, behaviour)

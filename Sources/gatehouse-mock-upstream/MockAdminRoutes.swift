@@ -18,7 +18,7 @@ struct MockAdminRoutes: Sendable {
             return Response.json(["ok": true])
         }
         // {"key": "K", "reject"?, "status"?, "retryAfter"?, "body"?, "delayMs"?, "eventDelayMs"?,
-        // "cutAfterEvents"?, "times"?}: what the model routes do for requests with that credential
+        // "cutAfterEvents"?, "endAfterEvents"?, "times"?}: what the model routes do for requests with that credential
         // (replaces what was set for it before).
         router.post("/admin/keys") { request, _ in
             let bytes = try await request.bodyBytes()

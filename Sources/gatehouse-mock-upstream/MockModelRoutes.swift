@@ -95,10 +95,11 @@ struct MockModelRoutes: Sendable {
 
     /// A streamed answer: chunked (no `Content-Length`), every event or all at once. With
     /// `cutAfterEvents` it sends that many events, never the last one, and then drops the connection,
-    /// so the client sees an error rather than a clean end.
+    /// so the client sees an error rather than a clean end; with `endAfterEvents` it sends that many,
+    /// never the last one, and ends the answer cleanly.
     private static func stream(_ events: [ResponseTemplate], _ values: ResponseTemplate.Values, behaviour: KeyBehaviour?) -> Response {
-        let sent = behaviour?.cutAfterEvents.map { min($0, events.count - 1) } ?? events.count
-        let cut = sent < events.count
+        let cut = behaviour?.cutAfterEvents != nil
+        let sent = (behaviour?.cutAfterEvents ?? behaviour?.endAfterEvents).map { min($0, events.count - 1) } ?? events.count
         let eventDelay = behaviour?.eventDelayMilliseconds ?? 0
         return Response(
             status: .ok, headers: streamHeaders,

@@ -5,6 +5,8 @@ import GatehouseStore
 import GatehouseTestSupport
 import NIOCore
 import NIOHTTP1
+import NIOPosix
+import Synchronization
 import Testing
 
 /// One test's world: a temporary home whose `openai` and `anthropic` providers point at a running
@@ -156,6 +158,63 @@ func withWorld<T>(
         try await MockProvider.with { mock in
             let world = try GatewayWorld.make(dir, mock: mock, extraProviders: extraProviders(mock))
             return try await body(world)
+        }
+    }
+}
+
+/// A loopback upstream that answers every request in one write (head, whole chunked body and its
+/// end in one `writev`), so that the gateway reads the answer whole in one read: what a short
+/// answer from a fast provider looks like. `answer` gives the body for a request's credential.
+struct OneWriteUpstream {
+    let baseURL: String
+
+    static func with<T>(
+        contentType: String, answer: @escaping @Sendable (_ credential: String?) -> String, isolation: isolated (any Actor)? = #isolation,
+        _ body: (OneWriteUpstream) async throws -> T
+    ) async throws -> T {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(Handler(contentType: contentType, answer: answer))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        do {
+            let value = try await body(OneWriteUpstream(baseURL: "http://127.0.0.1:\(server.localAddress!.port!)"))
+            try? await server.close()
+            return value
+        } catch {
+            try? await server.close()
+            throw error
+        }
+    }
+
+    private final class Handler: ChannelInboundHandler {
+        typealias InboundIn = HTTPServerRequestPart
+        typealias OutboundOut = HTTPServerResponsePart
+        let contentType: String
+        let answer: @Sendable (String?) -> String
+        private var credential: String?
+
+        init(contentType: String, answer: @escaping @Sendable (String?) -> String) {
+            self.contentType = contentType
+            self.answer = answer
+        }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            switch unwrapInboundIn(data) {
+            case .head(let head):
+                credential = head.headers.first(name: "authorization") ?? head.headers.first(name: "x-api-key")
+            case .body:
+                break
+            case .end:
+                // No Content-Length: the encoder frames the body chunked, as providers stream.
+                let head = HTTPResponseHead(version: .http1_1, status: .ok, headers: ["content-type": contentType])
+                context.write(wrapOutboundOut(.head(head)), promise: nil)
+                context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: answer(credential))))), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            }
         }
     }
 }

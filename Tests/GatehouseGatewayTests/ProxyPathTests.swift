@@ -412,6 +412,98 @@ struct ProxyPathTests {
         }
     }
 
+    @Test(
+        "A stream that ends cleanly without its final event, whole in one read or trickling, ends in the wire's error event and records a timeout",
+        arguments: [0, 30])
+    func streamEndsWithoutFinalEvent(eventDelay: Int) async throws {
+        try await withWorld { world in
+            try await world.addKey("openai", "k1", key: "key-1")
+            try await world.addKey("anthropic", "a1", key: "key-a1")
+            try await world.mock.setKeyBehaviour("key-1", ["endAfterEvents": 2, "eventDelayMs": .int(Int64(eventDelay))])
+            try await world.mock.setKeyBehaviour("key-a1", ["endAfterEvents": 2, "eventDelayMs": .int(Int64(eventDelay))])
+            try await GatewayProcess.with(home: world.home) { gateway in
+                let openAI = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o", stream: true))
+                #expect(openAI.status == 200)
+                #expect(!openAI.body.contains("[DONE]"), "\(openAI.body)")
+                #expect(openAI.events.count == 3, "two events and the error: \(openAI.body)")
+                let error = try #require(openAI.events.last.flatMap { try? JSONValue.parse($0.data) }, "\(openAI.body)")
+                #expect(error["error"]?["message"]?.stringValue?.contains("without its final event") == true, "\(openAI.body)")
+
+                let anthropic = try await gateway.send(
+                    .POST, "/v1/messages", body: Body.messages("anthropic/claude-sonnet-4-5", stream: true))
+                #expect(anthropic.status == 200)
+                let names = anthropic.events.map(\.event)
+                #expect(names.count == 3 && names.last == "error" && !names.contains("message_stop"), "\(anthropic.body)")
+
+                let recorded = await eventually {
+                    world.stats("openai:k1")?["cooldownReason"] == "timeout" && world.stats("anthropic:a1")?["cooldownReason"] == "timeout"
+                }
+                #expect(recorded, "\(String(describing: world.authState))")
+                #expect(world.authState?["lastGood"]?["openai"] == nil, "a cut stream is no success")
+                let requestLines = { gateway.process.stderrSoFar.split(separator: "\n").filter { $0.hasSuffix("] request") } }
+                #expect(await eventually { requestLines().count >= 2 }, "\(requestLines())")
+                #expect(
+                    requestLines().allSatisfy { $0.contains("error=the upstream stream ended without its final event") },
+                    "\(requestLines())")
+            }
+        }
+    }
+
+    @Test("A stream that came whole goes out in one write with its length; whole without its final event, it ends in the error event")
+    func wholeStreamInOneWrite() async throws {
+        let events =
+            #"data: {"choices":[{"delta":{"content":"Hel"}}]}"# + "\n\n" + #"data: {"choices":[{"delta":{"content":"lo"}}]}"# + "\n\n"
+        try await OneWriteUpstream.with(contentType: "text/event-stream") { credential in
+            credential == "Bearer key-1" ? events + "data: [DONE]\n\n" : events
+        } _: { upstream in
+            try await withWorld(extraProviders: { _ in ["openai": ["baseUrl": .string(upstream.baseURL + "/v1"), "requiresAuth": true]] }) {
+                world in
+                try await world.addKey("openai", "k1", key: "key-1")
+                try await world.addKey("openai", "k2", key: "key-2")
+                try await world.order("openai", ["openai:k1", "openai:k2"])
+                try await GatewayProcess.with(home: world.home) { gateway in
+                    let whole = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o", stream: true))
+                    #expect(whole.status == 200)
+                    #expect(whole.body == events + "data: [DONE]\n\n")
+                    #expect(whole.header("content-type") == "text/event-stream")
+                    #expect(whole.header("content-length") == String(whole.body.utf8.count), "one write with its length")
+                    #expect(whole.header("transfer-encoding") == nil)
+                    #expect(
+                        await eventually(timeout: .seconds(3)) { world.authState?["lastGood"]?["openai"] == "openai:k1" },
+                        "\(String(describing: world.authState))")
+
+                    // k2's upstream ends the stream cleanly without its final event.
+                    try await world.order("openai", ["openai:k2", "openai:k1"])
+                    let cut = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o", stream: true))
+                    #expect(cut.status == 200)
+                    #expect(cut.header("X-Gatehouse-Profile") == "openai:k2")
+                    #expect(cut.body.hasPrefix(events), "the events that came go out first: \(cut.body)")
+                    #expect(cut.events.count == 3, "\(cut.body)")
+                    let error = try #require(cut.events.last.flatMap { try? JSONValue.parse($0.data) }, "\(cut.body)")
+                    #expect(error["error"]?["message"]?.stringValue?.contains("without its final event") == true, "\(cut.body)")
+                    #expect(
+                        await eventually { world.stats("openai:k2")?["cooldownReason"] == "timeout" },
+                        "\(String(describing: world.authState))")
+                }
+            }
+        }
+    }
+
+    @Test("A trickling stream is relayed as it comes, chunked")
+    func tricklingStreamIsChunked() async throws {
+        try await withWorld { world in
+            try await world.addKey("openai", "k1", key: "key-1")
+            try await world.mock.setKeyBehaviour("key-1", ["eventDelayMs": 20])
+            try await GatewayProcess.with(home: world.home) { gateway in
+                let trickling = try await gateway.send(.POST, "/v1/chat/completions", body: Body.chat("openai/gpt-4o", stream: true))
+                #expect(trickling.status == 200)
+                #expect(trickling.header("content-length") == nil)
+                #expect(trickling.header("transfer-encoding") == "chunked")
+                #expect(trickling.events.last?.data == "[DONE]", "\(trickling.body)")
+            }
+        }
+    }
+
     // MARK: 9. Client disconnect
 
     @Test("A client that gives up cancels the upstream request")

@@ -280,6 +280,25 @@ struct MockChatTests {
         }
     }
 
+    @Test("endAfterEvents: the client gets that many events and a clean end, without [DONE] or message_stop")
+    func streamsEndingEarly() async throws {
+        try await MockProvider.with { mock in
+            try await mock.setKeyBehaviour("early", ["endAfterEvents": 2, "times": 2])
+            let openAI = try await chat(mock, key: "early", stream: true)
+            #expect(openAI.status == 200)
+            #expect(openAI.bodyError == nil)
+            #expect(openAI.events.count == 2)
+            #expect(!openAI.text.contains("[DONE]"))
+
+            let anthropic = try await messages(mock, key: "early", stream: true)
+            #expect(anthropic.bodyError == nil)
+            #expect(anthropic.events.map(\.event) == ["message_start", "content_block_start"])
+
+            let whole = try await chat(mock, key: "early", stream: true)
+            #expect(whole.events.last?.data == "[DONE]")
+        }
+    }
+
     @Test("delayMs holds the response head; eventDelayMs spaces the events")
     func delays() async throws {
         try await MockProvider.with { mock in

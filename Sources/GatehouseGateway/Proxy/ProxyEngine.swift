@@ -665,10 +665,17 @@ final class ProxyEngine: Sendable {
                     credentialFingerprint: secret.map(Fingerprint.of))
             }
         }
-        if !isEventStream, let complete = response.body.takeIfComplete() {
-            var answer = ProxyAnswer.complete(status: status, headers: fields, body: complete)
-            answer.success = profile.map { ProxyAnswer.Success(recorder: recorder, profile: $0, model: model) }
-            return answer
+        // An answer the upstream has ended already goes out in one write: a plain one, and a short
+        // stream that came whole with its final event. A whole stream without its final event goes
+        // out as a stream, which ends it with the cut error event.
+        let taken = response.body.takeIfComplete()
+        if let complete = taken {
+            var tail: [UInt8] = []
+            if !isEventStream || Self.containsStreamEnd(complete, api: api, tail: &tail) {
+                var answer = ProxyAnswer.complete(status: status, headers: fields, body: complete)
+                answer.success = profile.map { ProxyAnswer.Success(recorder: recorder, profile: $0, model: model) }
+                return answer
+            }
         }
         let upstreamBody = response.body
         var headers = fields
@@ -682,8 +689,13 @@ final class ProxyEngine: Sendable {
                 var iterator = upstreamBody.makeAsyncIterator()
                 var sawEnd = !isEventStream
                 var tail: [UInt8] = []
-                // The head waits for the first piece only when that piece is here (one write for both).
-                if !upstreamBody.nextIsAtHand() { await writer.flush() }
+                if let taken, taken.readableBytes > 0 {
+                    // A whole stream without its final event: its pieces, then the cut (below).
+                    try await writer.write(taken, flush: false)
+                } else if !upstreamBody.nextIsAtHand() {
+                    // The head waits for the first piece only when that piece is here (one write for both).
+                    await writer.flush()
+                }
                 while true {
                     let chunk: ByteBuffer?
                     do {
