@@ -34,7 +34,7 @@ struct KeptPlanTests {
             let id = try ProfileID(provider: "openai", name: name)
             try await store.profiles.update { $0.profiles[id] = AuthProfile(id: id, credential: credential) }
             // The request path looks at the file again a millisecond after it last did.
-            usleep(3_000)
+            try await Task.sleep(for: .milliseconds(3))
         }
 
         func addKey(_ name: String) async throws {
@@ -43,7 +43,7 @@ struct KeptPlanTests {
 
         func setOrder(_ names: [String]) async throws {
             try await store.state.update { $0.order["openai"] = names.map { "openai:\($0)" } }
-            usleep(3_000)
+            try await Task.sleep(for: .milliseconds(3))
         }
 
         func rateLimit(_ name: String, until: Int64) throws {
@@ -97,10 +97,53 @@ struct KeptPlanTests {
             #expect(try agent.order(at: until - 1) == ["openai:b", "openai:a"])
             #expect(try agent.order(at: until) == ["openai:a", "openai:b"])
 
+            // A success ends the window; a new failure starts another.
+            agent.runtime.recorder.markGood(try ProfileID(provider: "openai", name: "a"), model: "gpt-4o-mini")
+            #expect(try agent.order() == ["openai:a", "openai:b"])
             try agent.rateLimit("a", until: WallClock.nowMillis() + 60_000)
             #expect(try agent.order() == ["openai:b", "openai:a"])
             agent.runtime.recorder.markGood(try ProfileID(provider: "openai", name: "a"), model: "gpt-4o-mini")
             #expect(try agent.order() == ["openai:a", "openai:b"])
+
+            // A use changes nothing a kept plan depends on here: the plan is reused.
+            let beforeUse = agent.plansMade
+            agent.runtime.recorder.markUsed(try ProfileID(provider: "openai", name: "b"))
+            #expect(try agent.order() == ["openai:a", "openai:b"])
+            #expect(agent.plansMade == beforeUse)
+        }
+    }
+
+    @Test("Health another process wrote to auth-state.json makes a new plan, though the order in it did not change")
+    func diskHealth() async throws {
+        try await withAgent { agent in
+            try await agent.addKey("a")
+            try await agent.addKey("b")
+            try await agent.setOrder(["a", "b"])
+            #expect(try agent.order() == ["openai:a", "openai:b"])
+            let until = WallClock.nowMillis() + 600_000
+            try await agent.store.state.update { document in
+                document.usageStats["openai:a"] = UsageStats(errorCount: 1, cooldownUntil: until, cooldownReason: .rateLimit)
+            }
+            try await Task.sleep(for: .milliseconds(3))
+            #expect(try agent.order() == ["openai:b", "openai:a"])
+            #expect(try agent.plan().candidates.last?.window?.until == until)
+        }
+    }
+
+    @Test("A profile whose billing window ended waits for a probe: its plans are made anew")
+    func billingProbe() async throws {
+        try await withAgent { agent in
+            try await agent.addKey("a")
+            let a = try ProfileID(provider: "openai", name: "a")
+            agent.runtime.recorder.markFailure(
+                a, model: "gpt-4o-mini", classification: FailureClassification(reason: .billing), credentialFingerprint: nil)
+            let window = try #require(try agent.plan().candidates.first?.window)
+            #expect(window.reason == .billing)
+            let made = agent.plansMade
+            let probing = try agent.plan(at: window.until)
+            #expect(probing.candidates.first?.awaitingProbe == true)
+            _ = try agent.plan(at: window.until + 1)
+            #expect(agent.plansMade == made + 2)
         }
     }
 
@@ -115,7 +158,7 @@ struct KeptPlanTests {
             try await agent.setOrder(["a", "b"])
             #expect(try agent.order() == ["openai:a", "openai:b"])
             try await agent.store.profiles.update { $0.profiles[try ProfileID(provider: "openai", name: "a")] = nil }
-            usleep(3_000)
+            try await Task.sleep(for: .milliseconds(3))
             #expect(try agent.order() == ["openai:b"])
         }
     }
@@ -131,7 +174,7 @@ struct KeptPlanTests {
                 let first = try #require(try agent.order().first)
                 served.append(first)
                 agent.runtime.recorder.markUsed(try ProfileID(parsing: first))
-                usleep(2_000)
+                try await Task.sleep(for: .milliseconds(2))
             }
             #expect(Set(served) == ["openai:a", "openai:b"])
             #expect(served[0] != served[1] && served[1] != served[2] && served[2] != served[3])

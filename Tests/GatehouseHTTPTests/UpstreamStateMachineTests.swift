@@ -165,7 +165,7 @@ import Testing
         let endpoint = UpstreamURL.Endpoint(isTLS: false, host: "127.0.0.1", port: 9)
         let tokens = (LoopToken(), LoopToken(), LoopToken())
         let (loopA, loopB, loopC) = (ObjectIdentifier(tokens.0), ObjectIdentifier(tokens.1), ObjectIdentifier(tokens.2))
-        var pool = UpstreamPoolStateMachine<String>(maximumIdlePerEndpoint: 3)
+        var pool = UpstreamPoolStateMachine<String>(maximumIdlePerEndpoint: 4)
         func lease(_ loop: ObjectIdentifier) -> (String, Bool)? {
             if case .use(let connection, let open) = pool.lease(endpoint, loop: loop) { return (connection, open) }
             return nil
@@ -176,14 +176,20 @@ import Testing
         #expect(lease(loopB).map { $0.1 } == true, "the first borrow of B opens one on B")
         #expect(lease(loopB).map { $0.1 } == false, "one is being opened on B already")
         #expect(lease(loopC).map { $0.1 } == true, "C is another loop")
+        #expect(pool.lease(endpoint, loop: nil).isConnect, "none idle")
         pool.opened(endpoint, loop: loopB)
-        #expect(pool.park("a1", id: 1, endpoint: endpoint, loop: loopA) == .parked)
-        #expect(pool.park("a2", id: 2, endpoint: endpoint, loop: loopA) == .parked)
-        #expect(pool.park("a3", id: 3, endpoint: endpoint, loop: loopA) == .parked)
-        #expect(lease(loopB).map { $0.1 } == false, "two idle and one opening on C fill the idle limit of 3")
+        for (id, name) in ["a1", "a2", "a3"].enumerated() {
+            #expect(pool.park(name, id: id + 1, endpoint: endpoint, loop: loopA) == .parked)
+        }
+        #expect(
+            lease(loopB).map { $0.1 } == false,
+            "three idle (the borrowed one comes back) and one being opened on C fill the idle limit of 4")
         pool.opened(endpoint, loop: loopC)
         #expect(pool.park("b1", id: 4, endpoint: endpoint, loop: loopB) == .parked)
-        #expect(lease(loopB).map { $0.0 } == "b1", "B's own connection first")
+        #expect(lease(loopB).map(\.0) == "b1", "B's own connection first")
+        #expect(
+            { if case .use(_, openOnCallersLoop: false) = pool.lease(endpoint, loop: nil) { true } else { false } }(),
+            "a caller with no loop opens none")
         withExtendedLifetime(tokens) {}
     }
 
@@ -207,6 +213,13 @@ import Testing
     }
 
     final class LoopToken {}
+}
+
+extension UpstreamPoolStateMachine.Lease {
+    fileprivate var isConnect: Bool {
+        if case .connect = self { return true }
+        return false
+    }
 }
 
 extension UpstreamExchangeStateMachine {

@@ -53,6 +53,23 @@ extension StoreTests {
             }
         }
 
+        @Test func theVersionAloneMovesWithEachNewLoad() async throws {
+            try await withTemporaryDirectory { dir in
+                let store = try AgentStore(home: dir.home, agentID: "main", lockOptions: shortLock())
+                let cached = CachedDocument(file: store.profiles, recheckAfter: .milliseconds(1))
+                let first = cached.currentVersion()
+                #expect(cached.currentVersioned().version == first)
+                try await Task.sleep(for: .milliseconds(3))
+                #expect(cached.currentVersion() == first, "the file did not change")
+                try await Self.add("openai:a", to: store)
+                try await Task.sleep(for: .milliseconds(3))
+                let second = cached.currentVersion()
+                #expect(second == first + 1)
+                #expect(cached.currentVersioned().version == second)
+                #expect(try cached.current().get().profiles.keys.map(\.description) == ["openai:a"])
+            }
+        }
+
         @Test func aShortIntervalSeesTheEditOnceItHasPassed() async throws {
             try await withTemporaryDirectory { dir in
                 let store = try AgentStore(home: dir.home, agentID: "main", lockOptions: shortLock())

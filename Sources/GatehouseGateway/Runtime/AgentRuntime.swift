@@ -19,8 +19,9 @@ final class AgentRuntime: Sendable {
     let sessionStore: SessionStore
     let recorder: HealthRecorder
     let probes = Mutex(Probes())
-    /// The load of `auth-state.json` the health recorder last adopted.
-    private let adoptedRouting = Atomic<Int>(0)
+    /// The load of `auth-state.json` the health recorder last adopted. Loads are adopted in order
+    /// under this lock: a reader that read an older load late never adopts it over a newer one.
+    private let adoptedRouting = Mutex<Int>(0)
 
     /// How long the request path goes on with what it read of the agent's files before it looks at
     /// them again: one `stat` per file per millisecond under load instead of one per request, and
@@ -70,7 +71,11 @@ final class AgentRuntime: Sendable {
     private func currentRoutingVersioned() throws -> (document: AuthStateDocument, version: Int) {
         let (result, _, version) = routing.currentVersioned()
         let document = try result.get()
-        if adoptedRouting.exchange(version, ordering: .relaxed) != version { recorder.adopt(document) }
+        adoptedRouting.withLock { adopted in
+            guard version > adopted else { return }
+            recorder.adopt(document)
+            adopted = version
+        }
         return (document, version)
     }
 
@@ -94,6 +99,7 @@ final class AgentRuntime: Sendable {
         var model: String
     }
 
+    /// The kept plans, all made with one configuration: a plan made with a new one drops the others.
     private let keptPlans = Mutex<[PlanKey: KeptPlan]>([:])
     /// How many plans were made (not reused).
     let plansMade = Atomic<Int>(0)
@@ -135,7 +141,10 @@ final class AgentRuntime: Sendable {
             let kept = KeptPlan(
                 profilesVersion: profilesVersion, routingVersion: routingVersion, configuration: snapshot,
                 healthGeneration: healthGeneration, madeAt: now, validUntil: validUntil, plan: plan)
-            keptPlans.withLock { $0[key] = kept }
+            keptPlans.withLock { plans in
+                if let other = plans.first?.value, other.configuration !== snapshot { plans.removeAll() }
+                plans[key] = kept
+            }
         }
         return plan
     }

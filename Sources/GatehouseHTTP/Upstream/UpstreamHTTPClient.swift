@@ -117,12 +117,13 @@ public final class UpstreamHTTPClient: Sendable {
         guard case .use(let connection, let openHere) = pool.withLock({ $0.lease(endpoint, loop: ObjectIdentifier(eventLoop)) }) else {
             return false
         }
-        if openHere { openForLater(endpoint, on: eventLoop) }
         let exchange = UpstreamExchange(connection: connection, request: request, followsTaskCancellation: false)
         guard cancellation.attach(exchange) else {
             if !park(connection) { connection.close() }
+            if openHere { pool.withLock { $0.opened(endpoint, loop: ObjectIdentifier(eventLoop)) } }
             return false
         }
+        if openHere { openForLater(endpoint, on: eventLoop) }
         // The pool may lend a connection of another loop when this one has none idle. The callback is
         // in place before the request goes: the head cannot come first.
         exchange.whenHead(on: eventLoop) { result in

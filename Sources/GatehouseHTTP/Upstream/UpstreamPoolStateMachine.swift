@@ -54,7 +54,8 @@ struct UpstreamPoolStateMachine<Connection> {
         let borrowed = idle[endpoint]!.removeLast().connection
         guard let loop else { return .use(borrowed, openOnCallersLoop: false) }
         let openingHere = opening[endpoint, default: []]
-        let open = !openingHere.contains(loop) && list.count - 1 + openingHere.count < maximumIdlePerEndpoint
+        // The borrowed connection comes back too: it counts toward the idle limit.
+        let open = !openingHere.contains(loop) && list.count + openingHere.count < maximumIdlePerEndpoint
         if open { opening[endpoint, default: []].insert(loop) }
         return .use(borrowed, openOnCallersLoop: open)
     }
