@@ -92,10 +92,11 @@ struct HealthStateMachine {
 
     mutating func markGood(_ id: ProfileID, model: String?, now: Int64, clock: Int64) -> (recovered: Bool, wake: Bool) {
         // Changed in place: no copy of the entry and no second lookup.
-        let (hadState, ended) = Self.withEntry(of: id, in: &stats) { entry in
+        func succeed(_ entry: inout UsageStats) -> (hadState: Bool, ended: Bool) {
             let hadState = entry.errorCount > 0 || entry.disabledReason != nil || entry.cooldownUntil != nil
             return (hadState, policy.recordSuccess(&entry, model: model, now: now))
         }
+        let (hadState, ended) = succeed(&stats[id, default: UsageStats()])
         if hadState { selectionGeneration &+= 1 }
         if ended { openWindows[id] = nil }
         pending.lastGood[id.provider] = id
@@ -111,8 +112,6 @@ struct HealthStateMachine {
         let effect = policy.recordFailure(
             &stats[id, default: UsageStats()], reason: reason, model: model, retryAt: retryAt,
             credentialFingerprint: fingerprint, now: now)
-        if case .ignored = effect { return (effect, false) }
-        selectionGeneration &+= 1
         switch effect {
         case .ignored:
             return (effect, false)
@@ -121,6 +120,7 @@ struct HealthStateMachine {
         case .insideWindow:
             break
         }
+        selectionGeneration &+= 1
         let operation = Operation.failure(id, reason: reason, model: model, retryAt: retryAt, fingerprint: fingerprint, at: now)
         if case .insideWindow = effect {
             pending.recordAbsorbedFailure(operation, of: id)
@@ -128,10 +128,6 @@ struct HealthStateMachine {
             pending.recordFailure(operation, of: id)
         }
         return (effect, schedule(clock + failureDelay))
-    }
-
-    private static func withEntry<T>(of id: ProfileID, in stats: inout [ProfileID: UsageStats], _ body: (inout UsageStats) -> T) -> T {
-        body(&stats[id, default: UsageStats()])
     }
 
     private mutating func schedule(_ due: Int64) -> Bool {
