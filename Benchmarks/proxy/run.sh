@@ -12,6 +12,9 @@
 # give each proxy's CPU per request as a multiple of the bare proxy's in the same run, which drifts
 # much less. --rounds N runs the three paths N times in turn at each concurrency and prints the median
 # of each figure (errors are summed): one round can land in a slow spell of the machine.
+# Then `gatehouse-bench interleave` measures the latency at concurrency 1 once more, for duration x
+# rounds seconds, with the three paths taken in turn one request each (so all meet the same spells):
+# the figures to read the latency a proxy adds from.
 # --allocations also counts malloc calls per request (perf with uprobes, as root).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -147,6 +150,11 @@ for c in $concurrency; do
   ratio=$(median "$work/$c.ratio" %.2f)
   ratios="$ratios c=$c x${ratio:-?}"
 done
+echo
+Benchmarks/.build/release/gatehouse-bench interleave --duration $((duration * rounds)) \
+  --target direct "$mock_url/v1/chat/completions" sk-bench-key "$body_direct" \
+  --target bare-nio "$bare_url/v1/chat/completions" - "$body_direct" \
+  --target gateway "$gateway_url/v1/chat/completions" "@$GATEHOUSE_HOME/gateway-token" "$body_gateway"
 echo
 echo "gateway CPU per request as a multiple of the bare proxy's:$ratios"
 echo "gateway RSS after the runs: $(( $(rss_of $gateway_pid) / 1024 )) MiB (peak $(( $(awk '/VmHWM/ {print $2}' /proc/$gateway_pid/status) / 1024 )) MiB)"

@@ -20,9 +20,12 @@ struct BenchArguments {
     }
 
     /// The path after `flag`.
-    mutating func path(_ flag: String) throws -> String {
-        guard let path = rest.popFirst() else { throw BenchError("\(flag) needs a path\n\(usage)") }
-        return path
+    mutating func path(_ flag: String) throws -> String { try value(flag, naming: "a path") }
+
+    /// The argument after `flag`, which the error calls `what` when it is missing.
+    mutating func value(_ flag: String, naming what: String) throws -> String {
+        guard let value = rest.popFirst() else { throw BenchError("\(flag) needs \(what)\n\(usage)") }
+        return value
     }
 
     func unknown(_ argument: String) -> BenchError { BenchError("unknown argument '\(argument)'\n\(usage)") }

@@ -5,6 +5,7 @@
 //     swift run -c release --package-path Benchmarks gatehouse-bench refresh [--processes 8] [--tasks 25] [--rounds 1] [--json]
 //     swift run -c release --package-path Benchmarks gatehouse-bench models [--providers 40] [--models 1000] [--agents 10] [--json]
 //     swift run -c release --package-path Benchmarks gatehouse-bench bare-proxy --upstream-port PORT   (Benchmarks/proxy/run.sh starts it)
+//     swift run -c release --package-path Benchmarks gatehouse-bench interleave --target NAME URL TOKEN BODY ... [--duration 10] [--json]   (run.sh too)
 //
 // `store-worker` and `refresh-worker` are the hidden subcommands `store` and `refresh` start their
 // child processes with.
@@ -37,6 +38,7 @@ let usage = """
            gatehouse-bench refresh [--processes 8] [--tasks 25] [--rounds 1] [--cached-calls 10000] [--mock PATH] [--json]
            gatehouse-bench models [--providers 40] [--models 1000] [--agents 10] [--iterations 100000] [--requests 2000] [--edits 20] [--gateway PATH] [--json]
            gatehouse-bench bare-proxy --upstream-port PORT
+           gatehouse-bench interleave --target NAME URL TOKEN BODY [--target ...] [--duration 10] [--warmup 1] [--json]
 
     store   lock and store throughput: sequential, concurrent tasks, and contending processes
             (default backoff and 5 ms initial backoff), with lost-update check.
@@ -48,6 +50,8 @@ let usage = """
             lookup, GET /v1/models of a real gateway, and the time from an outside edit to the new answer.
     bare-proxy  the least a keep-alive HTTP proxy on SwiftNIO does (no routing, credentials, health or
             log), on a free loopback port: the floor Benchmarks/proxy/run.sh measures the gateway against.
+    interleave  latency at concurrency 1 of several targets taken in turn, one request each, so that all
+            meet the same spells of a shared machine; percentiles and what each adds to the first.
     See Benchmarks/README.md.
     """
 
@@ -83,6 +87,13 @@ do {
         printReport(text: report.text, json: report.json, asJSON: options.json)
     case "bare-proxy":
         try await BareProxy.run(BareProxy.Options(arguments: Array(arguments.dropFirst())))
+    case "interleave":
+        let options = try InterleavedLatency.Options(arguments: Array(arguments.dropFirst()))
+        let benchmark = InterleavedLatency(options: options)
+        let results = try benchmark.run()
+        printReport(
+            text: benchmark.text(results), json: benchmark.json(results, commandLine: commandLine),
+            asJSON: options.json)
     case RefreshWorker.command:
         let worker = try RefreshWorker(arguments: Array(arguments.dropFirst()))
         let goAt = try worker.waitForStartSignal()
