@@ -84,10 +84,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The address of Swift concurrency's global enqueue hook, taken at link time (see
+        // EventLoopConcurrency).
+        .target(name: "CGatehouseRuntime"),
         // The `gatehouse` command.
         .executableTarget(
             name: "gatehouse",
             dependencies: [
+                "CGatehouseRuntime",
                 "GatehouseCore",
                 "GatehouseStore",
                 "GatehouseHTTP",

@@ -2,9 +2,11 @@
 # Proxy overhead: the same mock provider called directly, through a bare SwiftNIO proxy and through
 # the gateway, in one run.
 #
-#   Benchmarks/proxy/run.sh [--duration 10] [--concurrency "1 10 50"] [--rounds 1] [--stream] [--allocations]
+#   Benchmarks/proxy/run.sh [--duration 10] [--concurrency "1 10 50"] [--rounds 1] [--stream] [--allocations] [--dynamic-stdlib]
 #
-# Builds gatehouse, gatehouse-mock-upstream and gatehouse-bench in release mode, starts the mock, the
+# Builds gatehouse, gatehouse-mock-upstream and gatehouse-bench in release mode with the Swift standard
+# library linked in (`--static-swift-stdlib`, as the gateway is deployed; in .build/static and
+# Benchmarks/.build/static; --dynamic-stdlib: the default release builds instead), starts the mock, the
 # gateway and `gatehouse-bench bare-proxy` on loopback, and drives them with wrk. Prints throughput,
 # p50/p99 latency, the latency each proxy adds, each proxy's CPU time per request and the gateway's
 # memory (RSS). The bare proxy (no routing, credentials, health or log) is the floor of the stack on
@@ -23,6 +25,7 @@ concurrency="1 10 50"
 rounds=1
 stream=false
 allocations=false
+static=true
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
@@ -30,6 +33,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --stream) stream=true; shift ;;
     --allocations) allocations=true; shift ;;
+    --dynamic-stdlib) static=false; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -41,10 +45,20 @@ if $allocations; then
   [ "$(id -u)" = 0 ] || { echo "--allocations needs root (perf places a uprobe on malloc)" >&2; exit 2; }
 fi
 
-swift build -c release --product gatehouse >/dev/null
-swift build -c release --product gatehouse-mock-upstream >/dev/null
-swift build -c release --package-path Benchmarks --product gatehouse-bench >/dev/null
-bin=.build/release
+if $static; then
+  build_options=(--static-swift-stdlib --build-path .build/static)
+  bench_build_options=(--static-swift-stdlib --build-path Benchmarks/.build/static)
+  bin=.build/static/release
+  bench=Benchmarks/.build/static/release/gatehouse-bench
+else
+  build_options=()
+  bench_build_options=()
+  bin=.build/release
+  bench=Benchmarks/.build/release/gatehouse-bench
+fi
+swift build -c release "${build_options[@]}" --product gatehouse >/dev/null
+swift build -c release "${build_options[@]}" --product gatehouse-mock-upstream >/dev/null
+swift build -c release --package-path Benchmarks "${bench_build_options[@]}" --product gatehouse-bench >/dev/null
 
 work=$(mktemp -d /tmp/gatehouse-proxy-bench.XXXXXX)
 added_probe=false
@@ -60,7 +74,7 @@ trap cleanup EXIT
 mock_pid=$!
 for _ in $(seq 100); do grep -q listening "$work/mock.out" && break; sleep 0.05; done
 mock_url=$(sed -n 's/^listening on //p' "$work/mock.out")
-Benchmarks/.build/release/gatehouse-bench bare-proxy --upstream-port "${mock_url##*:}" >"$work/bare.out" 2>&1 &
+"$bench" bare-proxy --upstream-port "${mock_url##*:}" >"$work/bare.out" 2>&1 &
 bare_pid=$!
 for _ in $(seq 100); do grep -q listening "$work/bare.out" && break; sleep 0.05; done
 bare_url=$(sed -n 's/^listening on //p' "$work/bare.out")
@@ -92,7 +106,8 @@ run_wrk() { # url body token connections -> RESULT line
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 echo "gatehouse proxy benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "command: Benchmarks/proxy/run.sh --duration $duration --concurrency \"$concurrency\" --rounds $rounds$($stream && echo ' --stream')$($allocations && echo ' --allocations')"
+echo "command: Benchmarks/proxy/run.sh --duration $duration --concurrency \"$concurrency\" --rounds $rounds$($stream && echo ' --stream')$($allocations && echo ' --allocations')$($static || echo ' --dynamic-stdlib')"
+echo "build: release, Swift standard library $($static && echo 'linked in (--static-swift-stdlib)' || echo 'as shared libraries')"
 echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo); mock, gateway and wrk share them"
 echo "request: POST /v1/chat/completions, small body, $([ "$stream" = true ] && echo 'streamed answer (7 events)' || echo 'plain JSON answer'); gateway log level ${GATEHOUSE_LOG_LEVEL:-info}"
 echo
@@ -151,7 +166,7 @@ for c in $concurrency; do
   ratios="$ratios c=$c x${ratio:-?}"
 done
 echo
-Benchmarks/.build/release/gatehouse-bench interleave --duration $((duration * rounds)) \
+"$bench" interleave --duration $((duration * rounds)) \
   --target direct "$mock_url/v1/chat/completions" sk-bench-key "$body_direct" \
   --target bare-nio "$bare_url/v1/chat/completions" - "$body_direct" \
   --target gateway "$gateway_url/v1/chat/completions" "@$GATEHOUSE_HOME/gateway-token" "$body_gateway"

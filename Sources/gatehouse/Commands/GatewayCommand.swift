@@ -40,10 +40,17 @@ struct GatewayCommand: AsyncParsableCommand {
     func run() async throws {
         // Swift concurrency runs on the server's event loops: a request's tasks stay on the thread of
         // its connection instead of hopping between a separate thread pool and the event loops.
-        EventLoopConcurrency.install()
+        let onEventLoops = EventLoopConcurrency.install()
         let context = try CommandContext(global, defaultLogLevel: .info)
+        if onEventLoops {
+            context.logger.debug("Swift concurrency runs on the event loops")
+        } else {
+            context.logger.notice("Swift concurrency runs on its own threads: its global enqueue hook was taken or has an unknown layout")
+        }
         let home = context.home
-        let gateway = Gateway(home: home, options: .init(bind: bind, port: port, maxBodyBytes: maxBodyBytes, drainTimeoutSeconds: drainTimeout), environment: context.environment, logger: context.logger)
+        let gateway = Gateway(
+            home: home, options: .init(bind: bind, port: port, maxBodyBytes: maxBodyBytes, drainTimeoutSeconds: drainTimeout),
+            environment: context.environment, logger: context.logger)
         try await gateway.run { bind, port in
             FileHandleStandardError.write("gatehouse gateway listening on http://\(bind):\(port) (token in \(home.gatewayTokenPath))\n")
         }

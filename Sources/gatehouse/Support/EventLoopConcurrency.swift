@@ -1,5 +1,5 @@
 import Atomics
-import Glibc
+import CGatehouseRuntime
 import NIOCore
 import NIOPosix
 
@@ -20,14 +20,16 @@ enum EventLoopConcurrency {
     /// table), which the default global executor passes to `swift_job_run`.
     private static let generic: UnownedSerialExecutor = unsafeBitCast((UInt(0), UInt(0)), to: UnownedSerialExecutor.self)
 
-    /// Installs the hook (once, early). Returns false when the runtime offers no hook or another
-    /// one is installed; the default global executor then stays.
+    /// Installs the hook (once, early). Returns false when the executor reference has a layout this
+    /// code does not know or another hook is installed; the default global executor then stays.
     @discardableResult
     static func install() -> Bool {
-        guard MemoryLayout<UnownedSerialExecutor>.size == 2 * MemoryLayout<UInt>.size,
-            let symbol = dlsym(dlopen(nil, RTLD_NOW), "swift_task_enqueueGlobal_hook")
-        else { return false }
-        let slot = UnsafeAtomic<UnsafeRawPointer?>(at: symbol.assumingMemoryBound(to: UnsafeRawPointer?.AtomicRepresentation.self))
+        guard MemoryLayout<UnownedSerialExecutor>.size == 2 * MemoryLayout<UInt>.size else { return false }
+        // The hook's slot, taken at link time: `dlsym` finds no symbol of a runtime linked in
+        // (`--static-swift-stdlib`).
+        let slot = UnsafeAtomic<UnsafeRawPointer?>(
+            at: UnsafeMutableRawPointer(gatehouse_task_enqueue_global_hook_slot())
+                .assumingMemoryBound(to: UnsafeRawPointer?.AtomicRepresentation.self))
         return withUnsafeTemporaryAllocation(of: EnqueueHook.self, capacity: 1) { hook -> Bool in
             hook.baseAddress!.initialize(to: { job, _ in
                 // The loop of this thread when it is one of the group's: no thread hop.
