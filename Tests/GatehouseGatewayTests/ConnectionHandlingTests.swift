@@ -105,6 +105,24 @@ struct ConnectionHandlingTests {
         }
     }
 
+    @Test(
+        "The gateway installs Swift concurrency's enqueue hook, so its tasks run on the event loops, and a streamed answer (a task) goes through"
+    )
+    func tasksRunOnTheEventLoops() async throws {
+        try await withKeyedWorld { world in
+            try await GatewayProcess.with(home: world.home, environment: ["GATEHOUSE_LOG_LEVEL": "debug"]) { gateway in
+                let connection = try RawConnection(to: gateway)
+                try connection.send(RawRequest.chat(gateway, stream: true))
+                let streamed = try await connection.readAnswer()
+                #expect(streamed.status == 200, "\(streamed.summary)")
+                #expect(streamed.events.last?.data == "[DONE]", "\(streamed.text)")
+                let log = gateway.process.stderrSoFar
+                #expect(log.contains("Swift concurrency runs on the event loops"), "\(log)")
+                #expect(!log.contains("Swift concurrency runs on its own threads"), "\(log)")
+            }
+        }
+    }
+
     @Test("Bytes after a Connection: close request cost it neither its answer nor anything upstream: one answer, then end of stream")
     func requestAfterConnectionCloseIsIgnored() async throws {
         try await withKeyedWorld { world in
