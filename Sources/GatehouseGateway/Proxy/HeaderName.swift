@@ -17,9 +17,14 @@ enum HeaderName {
     }
 
     private static func startsWith(_ name: String, _ lowercase: StaticString) -> Bool {
+        startsWith(name.utf8, lowercase)
+    }
+
+    /// Whether `bytes` begin with `lowercase` in any ASCII letter case.
+    static func startsWith(_ bytes: some Sequence<UInt8>, _ lowercase: StaticString) -> Bool {
         let target = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
         var index = 0
-        for byte in name.utf8 {
+        for byte in bytes {
             guard index < target.count else { return true }
             let folded = byte &- UInt8(ascii: "A") < 26 ? byte | 0x20 : byte
             guard folded == target[index] else { return false }

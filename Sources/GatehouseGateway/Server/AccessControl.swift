@@ -14,7 +14,9 @@ struct AccessControl: Sendable {
         if let bytes = try FileIO.read(path) {
             let token = String(decoding: bytes, as: UTF8.self).filter { !$0.isWhitespace }
             guard token.count >= 16 else {
-                throw StoreError(code: .invalidContent, path: path, message: "\(path) holds no usable token (at least 16 characters); delete it to have a new one made")
+                throw StoreError(
+                    code: .invalidContent, path: path,
+                    message: "\(path) holds no usable token (at least 16 characters); delete it to have a new one made")
             }
             return (AccessControl(token: Array(token.utf8)), false)
         }
@@ -38,7 +40,9 @@ struct AccessControl: Sendable {
         guard let matched else {
             throw WireError(
                 status: .unauthorized, kind: .authentication,
-                message: "missing credentials: send the gateway token as `Authorization: Bearer <token>` or `x-api-key: <token>` (it is in GATEHOUSE_HOME/gateway-token)")
+                message:
+                    "missing credentials: send the gateway token as `Authorization: Bearer <token>` or `x-api-key: <token>` (it is in GATEHOUSE_HOME/gateway-token)"
+            )
         }
         guard matched else {
             throw WireError(status: .unauthorized, kind: .authentication, message: "invalid gateway token")
@@ -60,9 +64,8 @@ struct AccessControl: Sendable {
         return difference == 0
     }
 
-    /// `Bearer ` in any case.
-    /// Whether `bytes` begin with `Bearer ` (any case).
+    /// Whether `bytes` begin with `Bearer ` (any letter case).
     private static func isBearerPrefix(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        zip(bytes.prefix(7), "bearer ".utf8).allSatisfy { $0 | 0x20 == $1 }
+        HeaderName.startsWith(bytes, "bearer ")
     }
 }
