@@ -161,6 +161,8 @@ struct InterleavedLatency {
                         "errors": .int(Int64(result.errors)),
                     ]
                     for (label, p) in Self.percentiles where !result.sorted.isEmpty {
+                        // `p99.9` is `p999` in a key: no dot for a script to quote.
+                        let label = label.replacing(".", with: "")
                         fields["\(label)Micros"] = .int(Int64(result.percentile(p) / 1000))
                         if let base, base.name != result.name, !base.sorted.isEmpty {
                             fields["added\(label.capitalizedFirst)Micros"] =
