@@ -6,7 +6,6 @@ import GatehouseTestSupport
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Synchronization
 import Testing
 
 /// One test's world: a temporary home whose `openai` and `anthropic` providers point at a running

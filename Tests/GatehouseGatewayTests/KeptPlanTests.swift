@@ -1,4 +1,3 @@
-import Foundation
 import GatehouseCore
 import GatehouseStore
 import GatehouseTestSupport
@@ -199,7 +198,7 @@ struct KeptPlanTests {
     func secretFile() async throws {
         try await withAgent { agent in
             let path = agent.state.home.path + "/openai.key"
-            try "sk-file".write(toFile: path, atomically: true, encoding: .utf8)
+            try AtomicFile.write(Array("sk-file".utf8), to: path)
             try await agent.add("f", credential: .apiKey(APIKeyCredential(keyRef: SecretRef(source: .file, id: path))))
             #expect(try agent.order() == ["openai:f"])
             unlink(path)

@@ -87,6 +87,15 @@ struct InterleavedLatency {
         let errors: Int
 
         func percentile(_ p: Double) -> UInt64 { LatencySummary.percentile(p, ofSorted: sorted) }
+
+        /// Microseconds.
+        func micros(_ p: Double) -> Int64 { Int64(percentile(p) / 1000) }
+
+        /// What this target adds to `base` at the `p`-th percentile, in microseconds; nil when either
+        /// has no sample.
+        func added(over base: Result, _ p: Double) -> Int64? {
+            sorted.isEmpty || base.sorted.isEmpty ? nil : micros(p) - base.micros(p)
+        }
     }
 
     let options: Options
@@ -127,16 +136,15 @@ struct InterleavedLatency {
         for (label, _) in Self.percentiles { header += NumberFormat.pad("\(label) us", 11) }
         for (label, _) in Self.percentiles { header += NumberFormat.pad("added \(label)", 13) }
         lines.append(header)
-        let base = results.first
-        for result in results {
+        for (index, result) in results.enumerated() {
             var line = NumberFormat.pad(result.name, 10, left: false) + NumberFormat.pad("\(result.sorted.count)", 10)
             line += NumberFormat.pad("\(result.errors)", 8)
             for (_, p) in Self.percentiles {
-                line += NumberFormat.pad(result.sorted.isEmpty ? "-" : Self.micros(result.percentile(p)), 11)
+                line += NumberFormat.pad(result.sorted.isEmpty ? "-" : "\(result.micros(p))", 11)
             }
-            if let base, base.name != result.name, !base.sorted.isEmpty, !result.sorted.isEmpty {
+            if index > 0 {
                 for (_, p) in Self.percentiles {
-                    line += NumberFormat.pad(Self.micros(result.percentile(p), minus: base.percentile(p)), 13)
+                    if let added = result.added(over: results[0], p) { line += NumberFormat.pad("\(added)", 13) }
                 }
             }
             lines.append(line)
@@ -148,13 +156,12 @@ struct InterleavedLatency {
     }
 
     func json(_ results: [Result], commandLine: String) -> JSONValue {
-        let base = results.first
         return .object([
             "benchmark": .string("interleave"),
             "command": .string(commandLine),
             "seconds": .int(Int64(options.seconds)),
             "targets": .array(
-                results.map { result in
+                results.enumerated().map { index, result in
                     var fields: [String: JSONValue] = [
                         "name": .string(result.name),
                         "requests": .int(Int64(result.sorted.count)),
@@ -163,21 +170,14 @@ struct InterleavedLatency {
                     for (label, p) in Self.percentiles where !result.sorted.isEmpty {
                         // `p99.9` is `p999` in a key: no dot for a script to quote.
                         let label = label.replacing(".", with: "")
-                        fields["\(label)Micros"] = .int(Int64(result.percentile(p) / 1000))
-                        if let base, base.name != result.name, !base.sorted.isEmpty {
-                            fields["added\(label.capitalizedFirst)Micros"] =
-                                .int(Int64(result.percentile(p) / 1000) - Int64(base.percentile(p) / 1000))
+                        fields["\(label)Micros"] = .int(result.micros(p))
+                        if index > 0, let added = result.added(over: results[0], p) {
+                            fields["added\(label.capitalizedFirst)Micros"] = .int(added)
                         }
                     }
                     return .object(fields)
                 }),
         ])
-    }
-
-    private static func micros(_ nanoseconds: UInt64) -> String { "\(nanoseconds / 1000)" }
-
-    private static func micros(_ nanoseconds: UInt64, minus base: UInt64) -> String {
-        "\(Int64(nanoseconds / 1000) - Int64(base / 1000))"
     }
 
     // MARK: Connection

@@ -86,10 +86,7 @@ struct LogLine {
     var text: String { String(decoding: bytes, as: UTF8.self) }
 
     mutating func field(_ key: String, _ value: String) {
-        bytes.append(UInt8(ascii: " "))
-        bytes.append(contentsOf: key.utf8)
-        bytes.append(UInt8(ascii: "="))
-        bytes.append(contentsOf: value.utf8)
+        field(key, .text(value))
     }
 
     /// A field's value: text, or a number written straight into the line (no string made for it).

@@ -3,21 +3,17 @@
 enum HeaderName {
     /// Whether `name` is `lowercase` in any ASCII letter case.
     static func matches(_ name: String, _ lowercase: StaticString) -> Bool {
-        name.utf8.count == lowercase.utf8CodeUnitCount && startsWith(name, lowercase)
+        name.utf8.count == lowercase.utf8CodeUnitCount && startsWith(name.utf8, lowercase)
     }
 
     /// Whether `name` begins with `lowercase` in any ASCII letter case.
     static func hasPrefix(_ name: String, _ lowercase: StaticString) -> Bool {
-        name.utf8.count >= lowercase.utf8CodeUnitCount && startsWith(name, lowercase)
+        name.utf8.count >= lowercase.utf8CodeUnitCount && startsWith(name.utf8, lowercase)
     }
 
     /// `name` in lowercase; a name that is (most are) is not copied.
     static func lowercased(_ name: String) -> String {
         name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? name.lowercased() : name
-    }
-
-    private static func startsWith(_ name: String, _ lowercase: StaticString) -> Bool {
-        startsWith(name.utf8, lowercase)
     }
 
     /// Whether `bytes` begin with `lowercase` in any ASCII letter case.

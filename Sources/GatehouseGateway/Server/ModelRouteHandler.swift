@@ -57,21 +57,21 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.engine = engine
     }
 
+    private static let chatRoute = "/v1/chat/completions"
+    private static let messagesRoute = "/v1/messages"
+
     /// The wire format of a model route, nil for every other request.
     static func modelRoute(_ request: HTTPRequestHead) -> WireAPI? {
         guard request.method == .POST else { return nil }
         // The two routes as clients send them: one comparison each.
-        switch request.uri {
-        case "/v1/chat/completions": return .openAIChat
-        case "/v1/messages": return .anthropicMessages
-        default: break
-        }
+        if request.uri == chatRoute { return .openAIChat }
+        if request.uri == messagesRoute { return .anthropicMessages }
         var route = request.uri.utf8[...]
         if let query = route.firstIndex(of: UInt8(ascii: "?")) { route = route[..<query] }
         // As the router matches: a trailing slash does not count.
         while route.count > 1, route.last == UInt8(ascii: "/") { route = route.dropLast() }
-        if route.elementsEqual("/v1/chat/completions".utf8) { return .openAIChat }
-        if route.elementsEqual("/v1/messages".utf8) { return .anthropicMessages }
+        if route.elementsEqual(chatRoute.utf8) { return .openAIChat }
+        if route.elementsEqual(messagesRoute.utf8) { return .anthropicMessages }
         return nil
     }
 

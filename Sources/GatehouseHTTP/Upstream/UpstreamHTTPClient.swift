@@ -161,7 +161,7 @@ public final class UpstreamHTTPClient: Sendable {
         } else if pool.withLock({ $0.isShutDown }) {
             throw UpstreamError(.shutdown, "the upstream client is shut down")
         }
-        return (try await connect(endpoint, on: loop), false)
+        return (try await open(endpoint, on: loop).get(), false)
     }
 
     /// Returns a connection after a complete answer; false when it must be closed instead.
@@ -180,10 +180,6 @@ public final class UpstreamHTTPClient: Sendable {
     /// Takes an idle connection out of the pool to close it; false when a request took it first.
     func removeIdle(_ connection: UpstreamConnection) -> Bool {
         pool.withLock { $0.remove(id: connection.id, endpoint: connection.endpoint) }
-    }
-
-    private func connect(_ endpoint: UpstreamURL.Endpoint, on loop: any EventLoop) async throws -> UpstreamConnection {
-        try await open(endpoint, on: loop).get()
     }
 
     /// Opens a connection on `loop` for the requests that come after this one, and parks it (the

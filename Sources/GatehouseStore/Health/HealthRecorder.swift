@@ -70,10 +70,11 @@ public final class HealthRecorder: Sendable {
     public func markFailure(
         _ profile: ProfileID, model: String?, classification: FailureClassification, credentialFingerprint: String?
     ) -> CooldownPolicy.FailureEffect {
+        let (now, clock) = (wallClock(), schedulingClock())
         let (effect, wake) = state.withLock {
             $0.markFailure(
                 profile, reason: classification.reason, model: model, retryAt: classification.retryAt,
-                fingerprint: credentialFingerprint, now: wallClock(), clock: schedulingClock())
+                fingerprint: credentialFingerprint, now: now, clock: clock)
         }
         if case .ignored = effect { return effect }
         events.publish(.failureRecorded(agent: agentID, profile: profile, reason: classification.reason, model: model))

@@ -22,7 +22,6 @@ enum EventLoopConcurrency {
 
     /// Installs the hook (once, early). Returns false when the executor reference has a layout this
     /// code does not know or another hook is installed; the default global executor then stays.
-    @discardableResult
     static func install() -> Bool {
         guard MemoryLayout<UnownedSerialExecutor>.size == 2 * MemoryLayout<UInt>.size else { return false }
         // The hook's slot, taken at link time: `dlsym` finds no symbol of a runtime linked in
