@@ -74,6 +74,30 @@ struct ConnectionHandlingTests {
         }
     }
 
+    @Test("HEAD requests get heads alone, and the connection goes on with a model request and a GET, each answered whole")
+    func headAnswersHaveNoBody() async throws {
+        try await withKeyedWorld { world in
+            try await GatewayProcess.with(home: world.home) { gateway in
+                let connection = try RawConnection(to: gateway)
+                try connection.send(
+                    RawRequest.make("HEAD", "/healthz") + RawRequest.make("HEAD", "/nowhere") + RawRequest.chat(gateway)
+                        + RawRequest.make("GET", "/healthz"))
+
+                // The router has no HEAD routes: two 404 heads, with nothing after them (a body
+                // would be read as the start of the next answer).
+                for _ in 0..<2 {
+                    let head = try await connection.take(through: "\r\n\r\n")
+                    #expect(head.hasPrefix("HTTP/1.1 404 Not Found\r\n"), "\(head)")
+                }
+                let completion = try await connection.readAnswer()
+                #expect(completion.status == 200, "\(completion.summary)")
+                #expect(completion.json?["object"] == "chat.completion", "\(completion.summary)")
+                let health2 = try await connection.readAnswer()
+                #expect(health2.json == ["status": "ok"], "\(health2.summary)")
+            }
+        }
+    }
+
     // MARK: Connection: close and keep-alive
 
     @Test("Connection: close on a model request: the whole answer, then end of stream; without it the connection serves the next request")

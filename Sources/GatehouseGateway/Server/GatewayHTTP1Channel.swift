@@ -24,17 +24,20 @@ struct GatewayHTTP1Channel: HTTPChannelHandler {
             // As HTTP1Channel, with its decoder limits: no pipelining assistance (answers are kept in
             // order by the handlers), parse errors answered by the router's side, no outbound header
             // validation (the router's answers are validated as HTTP types; a model answer's header
-            // values are the upstream's, parsed by the client's decoder, and the gateway's own).
+            // values are the upstream's, parsed by the client's decoder, and the gateway's own). The
+            // decoder does not pass each request's method to the encoder, as NIO's own pipeline
+            // does: model answers are written past the encoder, which would keep their methods
+            // forever. `ModelRouteHandler` holds back the body of a router answer to a HEAD request.
             var limits = NIOHTTPDecoderLimitConfiguration()
             limits.maxHeaderFieldSize = 80 * 1024
             limits.maxHeaderListSize = 80 * 1024
             limits.maxHeaderFieldCount = 1000
-            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
-                withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
-            try channel.pipeline.syncOperations.addHandler(ModelRouteHandler(engine: engine))
-            try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPServerCodec(secure: false))
-            try channel.pipeline.syncOperations.addHandler(HTTPConnectionStateHandler(logger: logger))
+            let pipeline = channel.pipeline.syncOperations
+            try pipeline.addHandler(HTTPResponseEncoder(configuration: .init()))
+            try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: limits)))
+            try pipeline.addHandler(ModelRouteHandler(engine: engine))
+            try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try pipeline.addHandler(HTTPConnectionStateHandler(logger: logger))
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
         }
     }

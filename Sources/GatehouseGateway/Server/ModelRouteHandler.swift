@@ -39,6 +39,11 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var phase = Phase.idle
     /// Requests passed on to the router whose answer has not ended yet.
     private var routerRequestsOpen = 0
+    /// For each request passed on to the router whose answer has not begun, whether it is a HEAD
+    /// request (whose answer has no body).
+    private var routerRequestIsHead = CircularBuffer<Bool>(initialCapacity: 2)
+    /// The router's answer in progress answers a HEAD request: its body is not sent.
+    private var answeringHead = false
     /// Parts that came while an answer was in progress, in order, served once it ends.
     private var waiting = CircularBuffer<HTTPServerRequestPart>()
     private var waitingBytes = 0
@@ -53,8 +58,21 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// How long a refused request's sender may go on sending before the connection is closed.
     private static let refusalLinger = TimeAmount.seconds(5)
 
+    /// The context of NIO's response encoder, which this handler follows: a complete answer,
+    /// encoded here, is written from it. Kept after the pipeline is taken down (a write from it
+    /// then fails, as one from this handler's own context does).
+    private var encoderContext: ChannelHandlerContext!
+
     init(engine: ProxyEngine) {
         self.engine = engine
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        do {
+            encoderContext = try context.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self)
+        } catch {
+            preconditionFailure("ModelRouteHandler is added after NIO's HTTPResponseEncoder (GatewayHTTP1Channel)")
+        }
     }
 
     private static let chatRoute = "/v1/chat/completions"
@@ -101,7 +119,10 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch phase {
         case .idle:
             guard case .head(let head) = part, let api = Self.modelRoute(head) else {
-                if case .head = part { routerRequestsOpen += 1 }
+                if case .head(let head) = part {
+                    routerRequestsOpen += 1
+                    routerRequestIsHead.append(head.method == .HEAD)
+                }
                 forwardedRead = true
                 context.fireChannelRead(wrapInboundOut(part))
                 return
@@ -191,48 +212,82 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         startingRequest = false
     }
 
-    /// Writes a complete answer; the answer has ended.
+    /// Writes a complete answer; the answer has ended. Its head and body go out as one buffer,
+    /// encoded here and written past NIO's response encoder (an answer it does not see leaves
+    /// nothing behind in it: `GatewayHTTP1Channel`); a large body follows the head as it is.
     fileprivate func write(_ answer: ProxyAnswer, context: ChannelHandlerContext) {
         guard case .complete(let body) = answer.body else { return }
-        context.write(wrapOutboundOut(.head(head(answer.status, answer.headers, contentLength: body.readableBytes))), promise: nil)
-        if body.readableBytes > 0 { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        answerEnded(context: context)
+        let copiesBody = body.readableBytes <= Self.copiedBodyLimit
+        var buffer = context.channel.allocator.buffer(
+            capacity: 128 + HTTP1Writer.size(of: answer.headers) + (copiesBody ? body.readableBytes : 0))
+        HTTP1Writer.writeStatusLine(answerVersion, answer.status, to: &buffer)
+        HTTP1Writer.writeHeaders(answer.headers, to: &buffer)
+        HTTP1Writer.writeHeader("content-length", body.readableBytes, to: &buffer)
+        HTTP1Writer.writeHeader("server", Self.serverName, to: &buffer)
+        HTTP1Writer.writeHeader("date", AnswerDate.now(), to: &buffer)
+        if let connection = connectionHeader(hasLength: true) { HTTP1Writer.writeHeader("connection", connection, to: &buffer) }
+        buffer.writeStaticString("\r\n")
+        if copiesBody {
+            buffer.writeImmutableBuffer(body)
+            return answerEnded(context: context, encoded: buffer)
+        }
+        encoderContext.write(NIOAny(IOData.byteBuffer(buffer)), promise: nil)
+        answerEnded(context: context, encoded: body)
     }
 
-    /// An answer's head, in the request's HTTP version, with `Server`, `Date` and, for a complete
-    /// body, its `Content-Length`; it says `Connection: close` when the connection ends after it. An
-    /// HTTP/1.0 client gets a body without a length (a stream) delimited by the connection's end, as
-    /// that version has no chunked encoding.
-    fileprivate func head(_ status: HTTPResponseStatus, _ headers: HTTPHeaders, contentLength: Int? = nil) -> HTTPResponseHead {
+    /// A complete answer's body up to this size is copied behind its head (one buffer to write).
+    static let copiedBodyLimit = 16 * 1024
+
+    /// The `Server` header of every answer, as the router's have it.
+    private static let serverName = "gatehouse"
+
+    /// A streamed answer's head, in the request's HTTP version, with `Server` and `Date`; it says
+    /// `Connection: close` when the connection ends after it. An HTTP/1.0 client gets a body without
+    /// a length delimited by the connection's end, as that version has no chunked encoding.
+    fileprivate func streamHead(_ status: HTTPResponseStatus, _ headers: HTTPHeaders) -> HTTPResponseHead {
         // The answer's headers and the gateway's, made in one buffer.
         var all = HTTPHeaders()
-        all.reserveCapacity(headers.count + 5)
+        all.reserveCapacity(headers.count + 3)
         all.add(contentsOf: headers)
-        if let contentLength { all.add(name: "content-length", value: String(contentLength)) }
-        // As the router's answers have them.
-        all.add(name: "server", value: "gatehouse")
+        all.add(name: "server", value: Self.serverName)
         all.add(name: "date", value: AnswerDate.now())
-        if Self.isBeforeHTTP11(answerVersion) && !closeAfterAnswer {
-            if contentLength != nil || headers.contains(name: "content-length") {
-                all.add(name: "connection", value: "keep-alive")
-            } else {
-                closeAfterAnswer = true
-            }
+        if let connection = connectionHeader(hasLength: headers.contains(name: "content-length")) {
+            all.add(name: "connection", value: connection)
         }
-        if closeAfterAnswer && !Self.isBeforeHTTP11(answerVersion) { all.add(name: "connection", value: "close") }
         return HTTPResponseHead(version: answerVersion, status: status, headers: all)
     }
 
+    /// The `Connection` header of the answer in progress, if it needs one: `close` when the
+    /// connection ends after it; `keep-alive` for an HTTP/1.0 client that asked for it, when the
+    /// answer has a length (one without ends the connection).
+    private func connectionHeader(hasLength: Bool) -> String? {
+        if Self.isBeforeHTTP11(answerVersion) {
+            if closeAfterAnswer { return nil }
+            if hasLength { return "keep-alive" }
+            closeAfterAnswer = true
+            return nil
+        }
+        return closeAfterAnswer ? "close" : nil
+    }
+
     /// The answer in progress is written whole (or given up): the connection goes on with what waits.
-    fileprivate func answerEnded(context: ChannelHandlerContext) {
+    /// `encoded`: the rest of a complete answer, encoded already (written past the encoder); else the
+    /// answer's end goes through the encoder.
+    fileprivate func answerEnded(context: ChannelHandlerContext, encoded: ByteBuffer? = nil) {
+        let (writer, last) =
+            if let encoded {
+                (encoderContext!, NIOAny(IOData.byteBuffer(encoded)))
+            } else {
+                (context, wrapOutboundOut(.end(nil)))
+            }
         guard closeAfterAnswer || quiesceAfterAnswer else {
             // The usual case: nothing waits for the write to complete.
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            writer.writeAndFlush(last, promise: nil)
             phase = .idle
             serveWaiting(context: context)
             return
         }
-        let ended = context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated()
+        let ended = writer.writeAndFlush(last).assumeIsolated()
         if closeAfterAnswer {
             phase = .discarding
             stopServing()
@@ -344,12 +399,31 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Outbound (the router's answers)
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        context.write(data, promise: promise)
-        // An end that matches no counted request (none should come) cannot leave the count below
-        // zero, where the model requests behind it would wait forever.
-        if case .end = unwrapOutboundIn(data), routerRequestsOpen > 0 {
-            routerRequestsOpen -= 1
-            if routerRequestsOpen == 0 { serveWaiting(context: context) }
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            // An informational answer (but 101) comes before the request's own.
+            if head.status.code >= 200 || head.status == .switchingProtocols {
+                answeringHead = routerRequestIsHead.popFirst() ?? false
+            }
+            context.write(data, promise: promise)
+        case .body:
+            // The answer to a HEAD request ends with its head (its headers say what a GET would get).
+            guard answeringHead else { return context.write(data, promise: promise) }
+            promise?.succeed()
+        case .end:
+            if answeringHead {
+                // Nothing goes out (no chunked end): the write only keeps the promise in order.
+                encoderContext.write(NIOAny(IOData.byteBuffer(ByteBuffer())), promise: promise)
+            } else {
+                context.write(data, promise: promise)
+            }
+            answeringHead = false
+            // An end that matches no counted request (none should come) cannot leave the count below
+            // zero, where the model requests behind it would wait forever.
+            if routerRequestsOpen > 0 {
+                routerRequestsOpen -= 1
+                if routerRequestsOpen == 0 { serveWaiting(context: context) }
+            }
         }
     }
 }
@@ -385,7 +459,7 @@ struct ClientAnswerWriter: Sendable {
         case .stream(let produce):
             // The head goes out with the first piece (or the producer's `flush()` before it waits).
             _ = try? await onLoop { handler, context in
-                context.write(handler.wrapOutboundOut(.head(handler.head(answer.status, answer.headers))), promise: nil)
+                context.write(handler.wrapOutboundOut(.head(handler.streamHead(answer.status, answer.headers))), promise: nil)
             }
             // A throw, or a return without the end (the client hung up): the connection goes.
             _ = try? await produce(self)

@@ -227,11 +227,11 @@ public final class UpstreamHTTPClient: Sendable {
                         handshake = waiter.promise.futureResult
                         try pipeline.addHandler(waiter)
                     }
-                    // Heads go out as `UpstreamRequest` made them: no second look at every value, no
-                    // framing headers added (the request has its `Content-Length`).
-                    var encoder = HTTPRequestEncoder.Configuration()
-                    encoder.automaticallySetFramingHeaders = false
-                    try pipeline.addHTTPClientHandlers(enableOutboundHeaderValidation: false, encoderConfiguration: encoder)
+                    // Requests go out as `UpstreamRequest` made them, head and small body in one
+                    // buffer (`UpstreamRequestEncoder`); answers are parsed by NIO's decoder, which
+                    // sees each request head go by (it needs the method to frame the answer).
+                    try pipeline.addHandler(UpstreamRequestEncoder())
+                    try pipeline.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
                     let handler = UpstreamConnectionHandler(client: self, timeouts: timeouts)
                     let connection = UpstreamConnection(id: id, endpoint: endpoint, channel: channel, handler: handler)
                     handler.connection = connection
