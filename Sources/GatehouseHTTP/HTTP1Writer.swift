@@ -4,81 +4,142 @@ import NIOHTTP1
 /// Writes HTTP/1.1 heads straight into a `ByteBuffer`: the gateway's hot path sends a whole message
 /// (head and a small body) as one buffer, with no pass through NIO's encoders.
 ///
+/// A head is written in two passes over the same lines: the first counts its bytes, the second
+/// copies them into room made once (one capacity check and one plain copy per name and value,
+/// where a `writeString` per piece checks and grows the buffer each time).
+///
 /// Names and values are written as they are: they must be valid HTTP (no CR, LF or NUL). The
 /// gateway's are its own constants, headers parsed by NIO's decoders (which refuse those bytes), and
 /// credentials it checks (`UpstreamRequest.isValidHeaderValue`).
-public enum HTTP1Writer {
-    /// `POST /v1/chat/completions HTTP/1.1`, its headers, and the empty line that ends the head.
+public struct HTTP1Writer: ~Copyable {
+    /// Where the bytes go; nil in the counting pass.
+    private let out: UnsafeMutableRawBufferPointer?
+    /// Bytes written (or counted) so far.
+    private(set) var count = 0
+
+    private init(_ out: UnsafeMutableRawBufferPointer?) {
+        self.out = out
+    }
+
+    /// Writes the lines `body` gives at the end of `buffer`.
+    public static func write(to buffer: inout ByteBuffer, _ body: (inout HTTP1Writer) -> Void) {
+        var counting = HTTP1Writer(nil)
+        body(&counting)
+        let size = counting.count
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
+            var writer = HTTP1Writer(out)
+            body(&writer)
+            precondition(writer.count == size, "a head's lines changed between their count and their copy")
+            return size
+        }
+    }
+
+    /// `POST /v1/chat/completions HTTP/1.1`, the head's headers, and the empty line that ends it.
     public static func writeHead(_ head: HTTPRequestHead, to buffer: inout ByteBuffer) {
-        buffer.writeString(head.method.rawValue)
-        buffer.writeInteger(UInt8(ascii: " "))
-        buffer.writeString(head.uri)
-        buffer.writeInteger(UInt8(ascii: " "))
-        writeVersion(head.version, to: &buffer)
-        buffer.writeStaticString("\r\n")
-        writeHeaders(head.headers, to: &buffer)
-        buffer.writeStaticString("\r\n")
+        write(to: &buffer) { writer in
+            writer.append(head.method.rawValue)
+            writer.append(UInt8(ascii: " "))
+            writer.append(head.uri)
+            writer.append(UInt8(ascii: " "))
+            writer.version(head.version)
+            writer.append("\r\n")
+            writer.headers(head.headers)
+            writer.append("\r\n")
+        }
     }
 
     /// `HTTP/1.1 200 OK` and its line end.
-    public static func writeStatusLine(_ version: HTTPVersion, _ status: HTTPResponseStatus, to buffer: inout ByteBuffer) {
-        writeVersion(version, to: &buffer)
-        buffer.writeInteger(UInt8(ascii: " "))
-        writeDecimal(Int(status.code), to: &buffer)
-        buffer.writeInteger(UInt8(ascii: " "))
-        buffer.writeString(status.reasonPhrase)
-        buffer.writeStaticString("\r\n")
+    public mutating func statusLine(_ version: HTTPVersion, _ status: HTTPResponseStatus) {
+        self.version(version)
+        append(UInt8(ascii: " "))
+        decimal(Int(status.code))
+        append(UInt8(ascii: " "))
+        append(status.reasonPhrase)
+        append("\r\n")
     }
 
     /// Every header as a `name: value` line.
-    public static func writeHeaders(_ headers: HTTPHeaders, to buffer: inout ByteBuffer) {
+    public mutating func headers(_ headers: HTTPHeaders) {
         for (name, value) in headers {
-            buffer.writeString(name)
-            buffer.writeStaticString(": ")
-            buffer.writeString(value)
-            buffer.writeStaticString("\r\n")
+            append(name)
+            append(": ")
+            append(value)
+            append("\r\n")
         }
     }
 
     /// One `name: value` line.
-    public static func writeHeader(_ name: StaticString, _ value: String, to buffer: inout ByteBuffer) {
-        buffer.writeStaticString(name)
-        buffer.writeStaticString(": ")
-        buffer.writeString(value)
-        buffer.writeStaticString("\r\n")
+    public mutating func header(_ name: StaticString, _ value: String) {
+        append(name)
+        append(": ")
+        append(value)
+        append("\r\n")
     }
 
     /// One `name: value` line with a decimal value (`content-length: 42`).
-    public static func writeHeader(_ name: StaticString, _ value: Int, to buffer: inout ByteBuffer) {
-        buffer.writeStaticString(name)
-        buffer.writeStaticString(": ")
-        writeDecimal(value, to: &buffer)
-        buffer.writeStaticString("\r\n")
+    public mutating func header(_ name: StaticString, _ value: Int) {
+        append(name)
+        append(": ")
+        decimal(value)
+        append("\r\n")
     }
 
-    /// The bytes a head of these headers takes, past its first line (an estimate for a buffer's
-    /// capacity).
-    public static func size(of headers: HTTPHeaders) -> Int {
-        var size = 2
-        for (name, value) in headers { size += name.utf8.count + value.utf8.count + 4 }
-        return size
+    /// The empty line that ends a head.
+    public mutating func endOfHead() {
+        append("\r\n")
     }
 
-    private static func writeVersion(_ version: HTTPVersion, to buffer: inout ByteBuffer) {
-        buffer.writeStaticString("HTTP/")
-        writeDecimal(version.major, to: &buffer)
-        buffer.writeInteger(UInt8(ascii: "."))
-        writeDecimal(version.minor, to: &buffer)
+    private mutating func version(_ version: HTTPVersion) {
+        append("HTTP/")
+        decimal(version.major)
+        append(UInt8(ascii: "."))
+        decimal(version.minor)
+    }
+
+    private mutating func append(_ byte: UInt8) {
+        out?[count] = byte
+        count += 1
+    }
+
+    private mutating func append(_ text: StaticString) {
+        let size = text.utf8CodeUnitCount
+        if let out {
+            UnsafeMutableRawBufferPointer(rebasing: out[count..<count + size]).copyMemory(
+                from: UnsafeRawBufferPointer(start: text.utf8Start, count: size))
+        }
+        count += size
+    }
+
+    private mutating func append(_ text: String) {
+        let utf8 = text.utf8
+        guard let out else {
+            count += utf8.count
+            return
+        }
+        // A string of more than 15 bytes has its bytes in one place; a shorter one is held inline
+        // and copied byte by byte.
+        let copied = utf8.withContiguousStorageIfAvailable { bytes in
+            UnsafeMutableRawBufferPointer(rebasing: out[count..<count + bytes.count]).copyMemory(from: UnsafeRawBufferPointer(bytes))
+            return bytes.count
+        }
+        if let copied {
+            count += copied
+        } else {
+            for byte in utf8 {
+                out[count] = byte
+                count += 1
+            }
+        }
     }
 
     /// A non-negative integer in decimal, with no string in between.
-    static func writeDecimal(_ value: Int, to buffer: inout ByteBuffer) {
+    private mutating func decimal(_ value: Int) {
         precondition(value >= 0, "a negative number in an HTTP head")
         var divisor = 1
         while divisor <= value / 10 { divisor *= 10 }
         var rest = value
         while divisor > 0 {
-            buffer.writeInteger(UInt8(ascii: "0") + UInt8(rest / divisor))
+            append(UInt8(ascii: "0") + UInt8(rest / divisor))
             rest %= divisor
             divisor /= 10
         }

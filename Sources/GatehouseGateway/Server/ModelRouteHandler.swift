@@ -218,15 +218,18 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     fileprivate func write(_ answer: ProxyAnswer, context: ChannelHandlerContext) {
         guard case .complete(let body) = answer.body else { return }
         let copiesBody = body.readableBytes <= Self.copiedBodyLimit
-        var buffer = context.channel.allocator.buffer(
-            capacity: 128 + HTTP1Writer.size(of: answer.headers) + (copiesBody ? body.readableBytes : 0))
-        HTTP1Writer.writeStatusLine(answerVersion, answer.status, to: &buffer)
-        HTTP1Writer.writeHeaders(answer.headers, to: &buffer)
-        HTTP1Writer.writeHeader("content-length", body.readableBytes, to: &buffer)
-        HTTP1Writer.writeHeader("server", Self.serverName, to: &buffer)
-        HTTP1Writer.writeHeader("date", AnswerDate.now(), to: &buffer)
-        if let connection = connectionHeader(hasLength: true) { HTTP1Writer.writeHeader("connection", connection, to: &buffer) }
-        buffer.writeStaticString("\r\n")
+        let date = AnswerDate.now()
+        let connection = connectionHeader(hasLength: true)
+        var buffer = context.channel.allocator.buffer(capacity: 512 + (copiesBody ? body.readableBytes : 0))
+        HTTP1Writer.write(to: &buffer) { [answerVersion] head in
+            head.statusLine(answerVersion, answer.status)
+            head.headers(answer.headers)
+            head.header("content-length", body.readableBytes)
+            head.header("server", Self.serverName)
+            head.header("date", date)
+            if let connection { head.header("connection", connection) }
+            head.endOfHead()
+        }
         if copiesBody {
             buffer.writeImmutableBuffer(body)
             return answerEnded(context: context, encoded: buffer)
