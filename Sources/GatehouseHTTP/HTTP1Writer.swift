@@ -34,18 +34,14 @@ public struct HTTP1Writer: ~Copyable {
         }
     }
 
-    /// `POST /v1/chat/completions HTTP/1.1`, the head's headers, and the empty line that ends it.
-    public static func writeHead(_ head: HTTPRequestHead, to buffer: inout ByteBuffer) {
-        write(to: &buffer) { writer in
-            writer.append(head.method.rawValue)
-            writer.append(UInt8(ascii: " "))
-            writer.append(head.uri)
-            writer.append(UInt8(ascii: " "))
-            writer.version(head.version)
-            writer.append("\r\n")
-            writer.headers(head.headers)
-            writer.append("\r\n")
-        }
+    /// `POST /v1/chat/completions HTTP/1.1` and its line end.
+    public mutating func requestLine(_ head: HTTPRequestHead) {
+        append(head.method.rawValue)
+        append(UInt8(ascii: " "))
+        append(head.uri)
+        append(UInt8(ascii: " "))
+        version(head.version)
+        append("\r\n")
     }
 
     /// `HTTP/1.1 200 OK` and its line end.

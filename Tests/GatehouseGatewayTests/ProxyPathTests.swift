@@ -131,6 +131,19 @@ struct ProxyPathTests {
                 #expect(seen["stream"] == true)
                 #expect(seen["headerValues"]?["authorization"] == nil)
                 #expect(seen["headerValues"]?["x-api-key"] == "key-a1")
+                // Each request's own forwarded headers, though the credential's head is made once.
+                #expect(seen["headerValues"]?["anthropic-version"] == "2023-06-01")
+                #expect(seen["headerValues"]?["anthropic-beta"] == nil)
+
+                // A key replaced on disk goes up with the next request.
+                let replaced = try await gatehouse(
+                    home: world.home, ["auth", "add", "anthropic", "--name", "a1", "--api-key-stdin", "--replace"], stdin: "key-a1-new")
+                try #require(replaced.status == 0, "\(replaced.stderr)")
+                let after = try await gateway.send(
+                    .POST, "/v1/messages", body: Body.messages("anthropic/claude-sonnet-4-5"),
+                    headers: [("anthropic-version", "2023-06-01")])
+                #expect(after.status == 200, "\(after.body)")
+                #expect(try await world.lastRequest()["headerValues"]?["x-api-key"] == "key-a1-new")
             }
         }
     }

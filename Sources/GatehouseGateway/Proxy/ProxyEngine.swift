@@ -20,6 +20,8 @@ final class ProxyEngine: Sendable {
     let maxBodyBytes: Int
     /// Where each request's line goes.
     let requestLines: RequestLogger
+    /// The encoded heads of recent upstream requests.
+    let upstreamHeads = UpstreamHeadCache()
 
     init(
         state: GatewayState, upstream: UpstreamHTTPClient, tokens: OAuthTokenManager, access: AccessControl, logger: Logger,
@@ -94,13 +96,23 @@ final class ProxyEngine: Sendable {
     /// token that needs no refresh first); nil otherwise, or for a secret that cannot be sent (the
     /// task reports why).
     private func prepareWithSecretAtHand(_ profile: AuthProfile, _ planned: PlannedRequest) -> FirstAttempt? {
-        var headers = Self.upstreamHeaders(planned.forwarded, credentialRoom: 2)
         guard let secret = try? secretAtHand(of: profile, agent: planned.runtime.id, resolver: planned.snapshot.resolver),
-            (try? addCredential(secret, of: profile, provider: planned.provider, to: &headers)) != nil
+            let request = try? upstreamRequest(secret, of: profile, planned)
         else { return nil }
-        return FirstAttempt(
-            profile: profile.id, secret: secret,
-            request: UpstreamRequest(method: .POST, url: planned.url, headers: headers, body: planned.body))
+        return FirstAttempt(profile: profile.id, secret: secret, request: request)
+    }
+
+    /// The request of an attempt with `profile`'s credential, `secret`. Its head is made once for
+    /// the requests with the same credential, provider and forwarded headers (`upstreamHeads`).
+    private func upstreamRequest(_ secret: String, of profile: AuthProfile, _ planned: PlannedRequest) throws(OAuthError)
+        -> UpstreamRequest
+    {
+        let head = try upstreamHeads.head(profile: profile.id, secret: secret, for: planned) { () throws(OAuthError) in
+            var headers = Self.upstreamHeaders(planned.forwarded)
+            try addCredential(secret, of: profile, provider: planned.provider, to: &headers)
+            return UpstreamRequest.Head(method: .POST, url: planned.url, headers: headers)
+        }
+        return UpstreamRequest(head: head, body: planned.body)
     }
 
     /// Sends the first attempt on an idle pooled connection; false, with nothing sent or recorded,
@@ -425,17 +437,15 @@ final class ProxyEngine: Sendable {
                         result = await send(made.request, on: planned.eventLoop, newConnection: false, cancellation: cancellation)
                     }
                 } else {
-                    // The attempt's headers are made in one buffer, with room for the request's own.
-                    var headers = Self.upstreamHeaders(planned.forwarded, credentialRoom: 2)
+                    let request: UpstreamRequest
                     do {
                         secret = try await credentialSecret(of: profile, agent: runtime.id, resolver: planned.snapshot.resolver)
-                        try addCredential(secret, of: profile, provider: planned.provider, to: &headers)
+                        request = try upstreamRequest(secret, of: profile, planned)
                     } catch let error as OAuthError {
                         lastTransport = error.message
                         break attempt
                     }
                     runtime.recorder.markUsed(profile.id)
-                    let request = UpstreamRequest(method: .POST, url: planned.url, headers: headers, body: planned.body)
                     result = await send(request, on: planned.eventLoop, newConnection: false, cancellation: cancellation)
                 }
                 let response: UpstreamResponse
@@ -524,7 +534,7 @@ final class ProxyEngine: Sendable {
         log.attempts = 1
         log.profile = "none"
         let request = UpstreamRequest(
-            method: .POST, url: planned.url, headers: Self.upstreamHeaders(planned.forwarded, credentialRoom: 0), body: planned.body)
+            method: .POST, url: planned.url, headers: Self.upstreamHeaders(planned.forwarded), body: planned.body)
         let response: UpstreamResponse
         do {
             response = try await upstream.execute(request, on: planned.eventLoop, cancellation: cancellation)
@@ -597,11 +607,10 @@ final class ProxyEngine: Sendable {
     }
 
     /// The headers of an upstream request: the gateway's own and the client's forwarded ones, with
-    /// room for `credentialRoom` credential headers and the two the request adds (`Host`,
-    /// `Content-Length`), so that none of them makes a copy.
-    static func upstreamHeaders(_ forwarded: HTTPHeaders, credentialRoom: Int) -> HTTPHeaders {
+    /// room for two credential headers.
+    static func upstreamHeaders(_ forwarded: HTTPHeaders) -> HTTPHeaders {
         var headers = HTTPHeaders()
-        headers.reserveCapacity(forwarded.count + credentialRoom + 4)
+        headers.reserveCapacity(forwarded.count + 4)
         headers.add(name: "content-type", value: "application/json")
         headers.add(name: "user-agent", value: "gatehouse")
         if !forwarded.isEmpty { headers.add(contentsOf: forwarded) }

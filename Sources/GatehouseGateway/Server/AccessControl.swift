@@ -1,3 +1,4 @@
+import GatehouseHTTP
 import GatehouseCore
 import GatehouseStore
 import NIOHTTP1

@@ -83,11 +83,10 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
         let now = NIODeadline.now()
         phase = .awaitingHead(since: now)
         arm(now + timeouts.tick)
+        // The head for the response decoder, then the request as encoded (`UpstreamRequestWriter`).
         let request = exchange.request
-        context.write(wrapOutboundOut(.head(request.head)), promise: nil)
-        for piece in request.body where piece.readableBytes > 0 {
-            context.write(wrapOutboundOut(.body(.byteBuffer(piece))), promise: nil)
-        }
+        context.write(wrapOutboundOut(.head(request.head.head)), promise: nil)
+        for piece in request.wire { context.write(wrapOutboundOut(.body(.byteBuffer(piece))), promise: nil) }
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 

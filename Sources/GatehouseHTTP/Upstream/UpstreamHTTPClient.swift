@@ -227,10 +227,10 @@ public final class UpstreamHTTPClient: Sendable {
                         handshake = waiter.promise.futureResult
                         try pipeline.addHandler(waiter)
                     }
-                    // Requests go out as `UpstreamRequest` made them, head and small body in one
-                    // buffer (`UpstreamRequestEncoder`); answers are parsed by NIO's decoder, which
-                    // sees each request head go by (it needs the method to frame the answer).
-                    try pipeline.addHandler(UpstreamRequestEncoder())
+                    // Requests go out as `UpstreamRequest` encoded them (`UpstreamRequestWriter`);
+                    // answers are parsed by NIO's decoder, which sees each request head go by (it
+                    // needs the method to frame the answer).
+                    try pipeline.addHandler(UpstreamRequestWriter())
                     try pipeline.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
                     let handler = UpstreamConnectionHandler(client: self, timeouts: timeouts)
                     let connection = UpstreamConnection(id: id, endpoint: endpoint, channel: channel, handler: handler)

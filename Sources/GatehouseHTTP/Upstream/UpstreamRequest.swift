@@ -2,45 +2,94 @@ import NIOCore
 import NIOHTTP1
 
 /// A request for an upstream: the whole body is at hand (it is re-sent when a pooled connection turns
-/// out to be closed, and on failover).
+/// out to be closed, and on failover), and the whole request is encoded when it is made, in one
+/// buffer with a small body.
 ///
 /// Header names and values are sent as they are: they must be valid HTTP (no CR, LF or NUL). The
 /// gateway's are its own constants, headers its server parsed from the client, and credentials it
 /// checks (`UpstreamRequest.isValidHeaderValue`).
 public struct UpstreamRequest: Sendable {
-    public let method: HTTPMethod
-    public let url: UpstreamURL
+    /// A request's method, target and headers (with `Host`), encoded once: the requests of one
+    /// credential to one provider share theirs.
+    public struct Head: Sendable {
+        public let url: UpstreamURL
+        /// The head as the connection's response decoder sees it go by (it frames the answer by the
+        /// method); its headers lack the request's `Content-Length`.
+        let head: HTTPRequestHead
+        /// The request line and the headers, without `Content-Length` and the empty line that ends
+        /// the head.
+        let encoded: ByteBuffer
+
+        /// - Parameter headers: the request's headers; a `Host`, `Content-Length` or
+        ///   `Transfer-Encoding` among them is replaced by the request's own.
+        public init(method: HTTPMethod = .POST, url: UpstreamURL, headers: HTTPHeaders = [:]) {
+            self.url = url
+            var own: [(String, String)] = [("host", url.endpoint.hostHeader)]
+            own.reserveCapacity(headers.count + 1)
+            for (name, value) in headers
+            where !HeaderName.matches(name, "host") && !HeaderName.matches(name, "content-length")
+                && !HeaderName.matches(name, "transfer-encoding")
+            {
+                own.append((name, value))
+            }
+            let head = HTTPRequestHead(version: .http1_1, method: method, uri: url.target, headers: HTTPHeaders(own))
+            var encoded = ByteBuffer()
+            HTTP1Writer.write(to: &encoded) { writer in
+                writer.requestLine(head)
+                writer.headers(head.headers)
+            }
+            self.head = head
+            self.encoded = encoded
+        }
+    }
+
+    public let head: Head
+    public var method: HTTPMethod { head.head.method }
+    public var url: UpstreamURL { head.url }
+    /// The body, as it was given (`wire` sends it).
+    public let body: [ByteBuffer]
+    /// The request as it goes out: the head with its `Content-Length` and, behind it, a body of up to
+    /// `copiedBodyLimit` bytes; a larger body follows as it was given (no copy).
+    let wire: [ByteBuffer]
+    /// The body's length, sent as `Content-Length` (for any body, and for a POST, PUT or PATCH).
+    let contentLength: Int?
+
+    /// Bodies up to this size go out in the head's buffer.
+    static let copiedBodyLimit = 16 * 1024
+
+    public init(head: Head, body: [ByteBuffer] = []) {
+        self.head = head
+        self.body = body
+        let method = head.head.method
+        let length = body.reduce(0) { $0 + $1.readableBytes }
+        contentLength = length > 0 || method == .POST || method == .PUT || method == .PATCH ? length : nil
+        var first = ByteBuffer()
+        first.reserveCapacity(head.encoded.readableBytes + 32 + (length <= Self.copiedBodyLimit ? length : 0))
+        first.writeImmutableBuffer(head.encoded)
+        HTTP1Writer.write(to: &first) { [contentLength] writer in
+            if let contentLength { writer.header("content-length", contentLength) }
+            writer.endOfHead()
+        }
+        guard length <= Self.copiedBodyLimit else {
+            wire = [first] + body.filter { $0.readableBytes > 0 }
+            return
+        }
+        for piece in body { first.writeImmutableBuffer(piece) }
+        wire = [first]
+    }
+
+    /// - Parameter headers: the request's headers; a `Host`, `Content-Length` or `Transfer-Encoding`
+    ///   among them is replaced by the request's own.
+    public init(method: HTTPMethod = .POST, url: UpstreamURL, headers: HTTPHeaders = [:], body: [ByteBuffer] = []) {
+        self.init(head: Head(method: method, url: url, headers: headers), body: body)
+    }
+
     /// The headers as sent: the given ones with `Host` and, for a request with a body (or a POST, PUT
     /// or PATCH), `Content-Length`.
-    public var headers: HTTPHeaders { head.headers }
-    /// The body, sent as one or more pieces with `Content-Length` (no copy is made).
-    public let body: [ByteBuffer]
-    /// The request's head, made once: a retry on a new connection sends the same. The connection's
-    /// encoder sends it as it is (it adds no framing headers of its own).
-    let head: HTTPRequestHead
-
-    /// - Parameter headers: the request's headers; room for two more (`Host`, `Content-Length`)
-    ///   saves a copy.
-    public init(method: HTTPMethod = .POST, url: UpstreamURL, headers: HTTPHeaders = [:], body: [ByteBuffer] = []) {
-        self.method = method
-        self.url = url
-        self.body = body
-        var headers = headers
-        let length = !body.isEmpty || method == .POST || method == .PUT || method == .PATCH ? body.reduce(0) { $0 + $1.readableBytes } : nil
-        if headers.contains(name: "host") || headers.contains(name: "content-length") || headers.contains(name: "transfer-encoding") {
-            headers.remove(name: "transfer-encoding")
-            headers.replaceOrAdd(name: "host", value: url.endpoint.hostHeader)
-            if let length {
-                headers.replaceOrAdd(name: "content-length", value: String(length))
-            } else {
-                headers.remove(name: "content-length")
-            }
-        } else {
-            headers.reserveCapacity(headers.count + 2)
-            headers.add(name: "host", value: url.endpoint.hostHeader)
-            if let length { headers.add(name: "content-length", value: String(length)) }
-        }
-        self.head = HTTPRequestHead(version: .http1_1, method: method, uri: url.target, headers: headers)
+    public var headers: HTTPHeaders {
+        var headers = head.head.headers
+        if let contentLength { headers.add(name: "content-length", value: String(contentLength)) }
+        return headers
     }
 }
 

@@ -1,23 +1,27 @@
 /// Header names compared in any letter case without a lowercase copy: clients send most names in
 /// lowercase, some capitalized (`Content-Type`), and a copy per header and request adds up.
-enum HeaderName {
+public enum HeaderName {
     /// Whether `name` is `lowercase` in any ASCII letter case.
-    static func matches(_ name: String, _ lowercase: StaticString) -> Bool {
+    @inlinable
+    public static func matches(_ name: String, _ lowercase: StaticString) -> Bool {
         name.utf8.count == lowercase.utf8CodeUnitCount && startsWith(name.utf8, lowercase)
     }
 
     /// Whether `name` begins with `lowercase` in any ASCII letter case.
-    static func hasPrefix(_ name: String, _ lowercase: StaticString) -> Bool {
+    @inlinable
+    public static func hasPrefix(_ name: String, _ lowercase: StaticString) -> Bool {
         name.utf8.count >= lowercase.utf8CodeUnitCount && startsWith(name.utf8, lowercase)
     }
 
     /// `name` in lowercase; a name that is (most are) is not copied.
-    static func lowercased(_ name: String) -> String {
+    @inlinable
+    public static func lowercased(_ name: String) -> String {
         name.utf8.contains { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") } ? name.lowercased() : name
     }
 
     /// Whether `bytes` begin with `lowercase` in any ASCII letter case.
-    static func startsWith(_ bytes: some Sequence<UInt8>, _ lowercase: StaticString) -> Bool {
+    @inlinable
+    public static func startsWith(_ bytes: some Sequence<UInt8>, _ lowercase: StaticString) -> Bool {
         let target = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
         var index = 0
         for byte in bytes {
