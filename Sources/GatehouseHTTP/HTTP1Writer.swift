@@ -12,6 +12,10 @@ import NIOHTTP1
 /// gateway's are its own constants, headers parsed by NIO's decoders (which refuse those bytes), and
 /// credentials it checks (`UpstreamRequest.isValidHeaderValue`).
 public struct HTTP1Writer: ~Copyable {
+    /// A body up to this size goes out in its head's buffer (one copy, one write); a larger one
+    /// follows the head as it is.
+    public static let copiedBodyLimit = 16 * 1024
+
     /// Where the bytes go; nil in the counting pass.
     private let out: UnsafeMutableRawBufferPointer?
     /// Bytes written (or counted) so far.

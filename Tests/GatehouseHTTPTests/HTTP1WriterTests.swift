@@ -31,7 +31,7 @@ import Testing
 
         // One head serves several requests, each with its own length; a large body is not copied.
         let head = UpstreamRequest.Head(url: url, headers: ["x-api-key": "k"])
-        let large = ByteBuffer(repeating: UInt8(ascii: "x"), count: UpstreamRequest.copiedBodyLimit + 1)
+        let large = ByteBuffer(repeating: UInt8(ascii: "x"), count: HTTP1Writer.copiedBodyLimit + 1)
         let big = UpstreamRequest(head: head, body: [large, ByteBuffer(), ByteBuffer(string: "ok")])
         #expect(big.wire.map(\.readableBytes) == [big.wire[0].readableBytes, large.readableBytes, 2])
         #expect(

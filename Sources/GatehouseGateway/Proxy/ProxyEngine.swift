@@ -749,37 +749,23 @@ final class ProxyEngine: Sendable {
             })
     }
 
-    /// Bodies up to this size go upstream as one copied buffer (one write); larger ones as slices of
-    /// the client's buffer around the model id (no copy).
-    static let copiedBodyLimit = 16 * 1024
-
-    /// The client's body with the model field's value replaced by the provider's own model id.
+    /// The client's body with the model field's value replaced by the provider's own model id: the
+    /// client's bytes before and after it, as they are, around the new value (`UpstreamRequest`
+    /// copies a small body into its head's buffer).
     static func upstreamBody(_ body: ByteBuffer, replacing range: Range<Int>, with model: String) -> [ByteBuffer] {
         let before = body.getSlice(at: body.readerIndex, length: range.lowerBound)!
         let after = body.getSlice(at: body.readerIndex + range.upperBound, length: body.readableBytes - range.upperBound)!
         // A model id is written as it is, in quotes, unless it holds something JSON escapes.
-        let plain = !model.utf8.contains { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }
-        let escaped = plain ? nil : JSONValue.string(model).serialized(pretty: false)
-        func writeModel(to buffer: inout ByteBuffer) {
-            if let escaped {
-                buffer.writeBytes(escaped)
-            } else {
-                buffer.writeInteger(UInt8(ascii: "\""))
-                buffer.writeString(model)
-                buffer.writeInteger(UInt8(ascii: "\""))
-            }
+        var middle = ByteBuffer()
+        if model.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            middle.writeBytes(JSONValue.string(model).serialized(pretty: false))
+        } else {
+            middle.reserveCapacity(model.utf8.count + 2)
+            middle.writeInteger(UInt8(ascii: "\""))
+            middle.writeString(model)
+            middle.writeInteger(UInt8(ascii: "\""))
         }
-        let modelBytes = escaped?.count ?? model.utf8.count + 2
-        guard body.readableBytes <= copiedBodyLimit else {
-            var middle = ByteBufferAllocator().buffer(capacity: modelBytes)
-            writeModel(to: &middle)
-            return [before, middle, after]
-        }
-        var joined = ByteBufferAllocator().buffer(capacity: before.readableBytes + modelBytes + after.readableBytes)
-        joined.writeImmutableBuffer(before)
-        writeModel(to: &joined)
-        joined.writeImmutableBuffer(after)
-        return [joined]
+        return [before, middle, after]
     }
 
     /// Whether a piece of an event stream carries the wire format's final event (`data: [DONE]`,
@@ -838,15 +824,17 @@ final class ProxyEngine: Sendable {
 
     /// The headers of an answer to the client: the upstream's forwarded ones and the gateway's own.
     private static func answerHeaders(_ upstream: HTTPHeaders, profile: ProfileID?, requestID: String, attempts: Int) -> HTTPHeaders {
-        var headers = HTTPHeaders()
+        // Made as a list: the names are known to be ASCII (the decoder's and the gateway's), so
+        // `HTTPHeaders.add` need not check each.
+        var headers: [(String, String)] = []
         headers.reserveCapacity(upstream.count + 3)
         for (name, value) in upstream where isForwardedResponseHeader(name) {
-            headers.add(name: HeaderName.lowercased(name), value: value)
+            headers.append((HeaderName.lowercased(name), value))
         }
-        if let profile { headers.add(name: GatewayHeader.profile, value: profile.description) }
-        headers.add(name: GatewayHeader.requestID, value: requestID)
-        headers.add(name: GatewayHeader.attempts, value: String(attempts))
-        return headers
+        if let profile { headers.append((GatewayHeader.profile, profile.description)) }
+        headers.append((GatewayHeader.requestID, requestID))
+        headers.append((GatewayHeader.attempts, String(attempts)))
+        return HTTPHeaders(headers)
     }
 
     private func unavailable(_ all: CandidatePlan.AllUnavailable, provider: String, now: Int64) -> WireError {

@@ -217,7 +217,7 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// nothing behind in it: `GatewayHTTP1Channel`); a large body follows the head as it is.
     fileprivate func write(_ answer: ProxyAnswer, context: ChannelHandlerContext) {
         guard case .complete(let body) = answer.body else { return }
-        let copiesBody = body.readableBytes <= Self.copiedBodyLimit
+        let copiesBody = body.readableBytes <= HTTP1Writer.copiedBodyLimit
         let date = AnswerDate.now()
         let connection = connectionHeader(hasLength: true)
         var buffer = context.channel.allocator.buffer(capacity: 512 + (copiesBody ? body.readableBytes : 0))
@@ -237,9 +237,6 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         encoderContext.write(NIOAny(IOData.byteBuffer(buffer)), promise: nil)
         answerEnded(context: context, encoded: body)
     }
-
-    /// A complete answer's body up to this size is copied behind its head (one buffer to write).
-    static let copiedBodyLimit = 16 * 1024
 
     /// The `Server` header of every answer, as the router's have it.
     private static let serverName = "gatehouse"

@@ -49,13 +49,10 @@ public struct UpstreamRequest: Sendable {
     /// The body, as it was given (`wire` sends it).
     public let body: [ByteBuffer]
     /// The request as it goes out: the head with its `Content-Length` and, behind it, a body of up to
-    /// `copiedBodyLimit` bytes; a larger body follows as it was given (no copy).
+    /// `HTTP1Writer.copiedBodyLimit` bytes; a larger body follows as it was given (no copy).
     let wire: [ByteBuffer]
     /// The body's length, sent as `Content-Length` (for any body, and for a POST, PUT or PATCH).
     let contentLength: Int?
-
-    /// Bodies up to this size go out in the head's buffer.
-    static let copiedBodyLimit = 16 * 1024
 
     public init(head: Head, body: [ByteBuffer] = []) {
         self.head = head
@@ -64,13 +61,13 @@ public struct UpstreamRequest: Sendable {
         let length = body.reduce(0) { $0 + $1.readableBytes }
         contentLength = length > 0 || method == .POST || method == .PUT || method == .PATCH ? length : nil
         var first = ByteBuffer()
-        first.reserveCapacity(head.encoded.readableBytes + 32 + (length <= Self.copiedBodyLimit ? length : 0))
+        first.reserveCapacity(head.encoded.readableBytes + 32 + (length <= HTTP1Writer.copiedBodyLimit ? length : 0))
         first.writeImmutableBuffer(head.encoded)
         HTTP1Writer.write(to: &first) { [contentLength] writer in
             if let contentLength { writer.header("content-length", contentLength) }
             writer.endOfHead()
         }
-        guard length <= Self.copiedBodyLimit else {
+        guard length <= HTTP1Writer.copiedBodyLimit else {
             wire = [first] + body.filter { $0.readableBytes > 0 }
             return
         }
