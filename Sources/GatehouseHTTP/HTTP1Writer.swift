@@ -25,11 +25,13 @@ public struct HTTP1Writer: ~Copyable {
         self.out = out
     }
 
-    /// Writes the lines `body` gives at the end of `buffer`.
-    public static func write(to buffer: inout ByteBuffer, _ body: (inout HTTP1Writer) -> Void) {
+    /// Writes the lines `body` gives at the end of `buffer`, with room for `reservingAfter` more
+    /// bytes behind them (a body to copy there).
+    public static func write(to buffer: inout ByteBuffer, reservingAfter: Int = 0, _ body: (inout HTTP1Writer) -> Void) {
         var counting = HTTP1Writer(nil)
         body(&counting)
         let size = counting.count
+        buffer.reserveCapacity(minimumWritableBytes: size + reservingAfter)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { out in
             var writer = HTTP1Writer(out)
             body(&writer)
@@ -116,8 +118,8 @@ public struct HTTP1Writer: ~Copyable {
             count += utf8.count
             return
         }
-        // A string of more than 15 bytes has its bytes in one place; a shorter one is held inline
-        // and copied byte by byte.
+        // A native string's bytes are in one place (a short one's are copied out of the string's
+        // inline storage first); only a string bridged from elsewhere is copied byte by byte.
         let copied = utf8.withContiguousStorageIfAvailable { bytes in
             UnsafeMutableRawBufferPointer(rebasing: out[count..<count + bytes.count]).copyMemory(from: UnsafeRawBufferPointer(bytes))
             return bytes.count

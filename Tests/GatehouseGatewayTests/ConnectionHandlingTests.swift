@@ -83,8 +83,9 @@ struct ConnectionHandlingTests {
                     RawRequest.make("HEAD", "/healthz") + RawRequest.make("HEAD", "/nowhere") + RawRequest.chat(gateway)
                         + RawRequest.make("GET", "/healthz"))
 
-                // The router has no HEAD routes: two 404 heads, with nothing after them (a body
-                // would be read as the start of the next answer).
+                // The router has no HEAD routes: two 404 heads. Their answers have no body to hold
+                // back (the handler test covers that); this checks that the answers stay in step
+                // with the requests, the router's and the model route's.
                 for _ in 0..<2 {
                     let head = try await connection.take(through: "\r\n\r\n")
                     #expect(head.hasPrefix("HTTP/1.1 404 Not Found\r\n"), "\(head)")
@@ -94,6 +95,23 @@ struct ConnectionHandlingTests {
                 #expect(completion.json?["object"] == "chat.completion", "\(completion.summary)")
                 let health2 = try await connection.readAnswer()
                 #expect(health2.json == ["status": "ok"], "\(health2.summary)")
+            }
+        }
+    }
+
+    @Test("An upstream 204 reaches the client as a 204 with neither body nor length, and the connection goes on")
+    func noContentAnswerHasNoLength() async throws {
+        try await withKeyedWorld { world in
+            try await world.mock.setKeyBehaviour("key-1", ["status": 204, "times": 1])
+            try await GatewayProcess.with(home: world.home) { gateway in
+                let connection = try RawConnection(to: gateway)
+                try connection.send(RawRequest.chat(gateway) + RawRequest.chat(gateway))
+                let head = try await connection.take(through: "\r\n\r\n")
+                #expect(head.hasPrefix("HTTP/1.1 204 No Content\r\n"), "\(head)")
+                #expect(!head.lowercased().contains("content-length"), "\(head)")
+                let next = try await connection.readAnswer()
+                #expect(next.status == 200, "\(next.summary)")
+                #expect(next.json?["object"] == "chat.completion", "\(next.summary)")
             }
         }
     }

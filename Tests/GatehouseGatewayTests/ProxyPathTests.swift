@@ -139,11 +139,17 @@ struct ProxyPathTests {
                 let replaced = try await gatehouse(
                     home: world.home, ["auth", "add", "anthropic", "--name", "a1", "--api-key-stdin", "--replace"], stdin: "key-a1-new")
                 try #require(replaced.status == 0, "\(replaced.stderr)")
-                let after = try await gateway.send(
-                    .POST, "/v1/messages", body: Body.messages("anthropic/claude-sonnet-4-5"),
-                    headers: [("anthropic-version", "2023-06-01")])
-                #expect(after.status == 200, "\(after.body)")
-                #expect(try await world.lastRequest()["headerValues"]?["x-api-key"] == "key-a1-new")
+                // A header that changes with every request goes up with its own request.
+                for key in ["idem-1", "idem-2"] {
+                    let after = try await gateway.send(
+                        .POST, "/v1/messages", body: Body.messages("anthropic/claude-sonnet-4-5"),
+                        headers: [("anthropic-version", "2023-06-01"), ("Idempotency-Key", key)])
+                    #expect(after.status == 200, "\(after.body)")
+                    let values = try await world.lastRequest()["headerValues"]
+                    #expect(values?["x-api-key"] == "key-a1-new")
+                    #expect(values?["idempotency-key"] == .string(key))
+                    #expect(values?["anthropic-version"] == "2023-06-01")
+                }
             }
         }
     }

@@ -72,12 +72,12 @@ struct LogLine {
     init(level: Logger.Level, label: String, fields: Int) {
         bytes = []
         bytes.reserveCapacity(96 + fields * 32)
-        append(Self.clock.timestamp())
+        bytes.append(contentsOf: Self.clock.timestamp().utf8)
         bytes.append(UInt8(ascii: " "))
-        append(level.rawValue)
+        bytes.append(contentsOf: level.rawValue.utf8)
         if !label.isEmpty {
             bytes.append(UInt8(ascii: " "))
-            append(label)
+            bytes.append(contentsOf: label.utf8)
         }
         bytes.append(UInt8(ascii: ":"))
     }
@@ -106,7 +106,7 @@ struct LogLine {
 
     mutating func field(_ key: String, _ value: Value) {
         bytes.append(UInt8(ascii: " "))
-        append(key)
+        bytes.append(contentsOf: key.utf8)
         bytes.append(UInt8(ascii: "="))
         append(value)
     }
@@ -116,7 +116,7 @@ struct LogLine {
     private mutating func append(_ value: Value) {
         switch value {
         case .text(let text):
-            append(text)
+            bytes.append(contentsOf: text.utf8)
         case .integer(let number):
             appendDecimal(number)
         case .thousandths(let count):
@@ -129,12 +129,6 @@ struct LogLine {
             bytes.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
             bytes.append(UInt8(ascii: "0") + UInt8(fraction % 10))
         }
-    }
-
-    /// The text's bytes, copied in one piece (a line is made for every request).
-    private mutating func append(_ text: String) {
-        let utf8 = text.utf8
-        if utf8.withContiguousStorageIfAvailable({ bytes.append(contentsOf: $0) }) == nil { bytes.append(contentsOf: utf8) }
     }
 
     private mutating func appendDecimal(_ number: Int64) {
@@ -158,10 +152,10 @@ struct LogLine {
 
     /// Ends the line with its source module and message.
     mutating func end(source: String, message: String) {
-        append(" [")
-        append(source)
-        append("] ")
-        append(message)
+        bytes.append(contentsOf: " [".utf8)
+        bytes.append(contentsOf: source.utf8)
+        bytes.append(contentsOf: "] ".utf8)
+        bytes.append(contentsOf: message.utf8)
         bytes.append(UInt8(ascii: "\n"))
     }
 

@@ -47,6 +47,12 @@ final class ProxyEngine: Sendable {
         "openai-beta", "x-stainless-retry-count", "accept", "idempotency-key",
     ]
 
+    /// Forwarded headers whose value changes from one request to the next: they go up after the
+    /// credential's kept head (`UpstreamHeadCache`), not in it.
+    static func isPerRequestHeader(_ name: String) -> Bool {
+        HeaderName.matches(name, "idempotency-key") || HeaderName.matches(name, "x-stainless-retry-count")
+    }
+
     /// Response headers that come back to the client, in any letter case.
     static func isForwardedResponseHeader(_ name: String) -> Bool {
         HeaderName.matches(name, "content-type") || HeaderName.matches(name, "retry-after") || HeaderName.matches(name, "request-id")
@@ -103,7 +109,8 @@ final class ProxyEngine: Sendable {
     }
 
     /// The request of an attempt with `profile`'s credential, `secret`. Its head is made once for
-    /// the requests with the same credential, provider and forwarded headers (`upstreamHeads`).
+    /// the requests with the same credential, provider and forwarded headers (`upstreamHeads`); the
+    /// request's own headers follow it.
     private func upstreamRequest(_ secret: String, of profile: AuthProfile, _ planned: PlannedRequest) throws(OAuthError)
         -> UpstreamRequest
     {
@@ -112,7 +119,7 @@ final class ProxyEngine: Sendable {
             try addCredential(secret, of: profile, provider: planned.provider, to: &headers)
             return UpstreamRequest.Head(method: .POST, url: planned.url, headers: headers)
         }
-        return UpstreamRequest(head: head, body: planned.body)
+        return UpstreamRequest(head: head, headers: planned.perRequest, body: planned.body)
     }
 
     /// Sends the first attempt on an idle pooled connection; false, with nothing sent or recorded,
@@ -242,8 +249,11 @@ final class ProxyEngine: Sendable {
         let pinAction: CandidatePlan.PinAction
         /// The credentials to try, in order; none for a provider that needs none.
         let order: [CandidatePlan.Entry]
-        /// The client's headers that go upstream, and the gateway's `anthropic-version` when it sent none.
+        /// The client's headers that go upstream with every request of theirs (in the credential's
+        /// kept head), and the gateway's `anthropic-version` when it sent none.
         let forwarded: HTTPHeaders
+        /// The client's headers that go upstream with this request alone (`isPerRequestHeader`).
+        let perRequest: HTTPHeaders
         let body: [ByteBuffer]
         let url: UpstreamURL
         let eventLoop: any EventLoop
@@ -251,6 +261,7 @@ final class ProxyEngine: Sendable {
         init(
             api: WireAPI, runtime: AgentRuntime, snapshot: GatewayState.Snapshot, provider: ProviderDefinition, providerID: String,
             modelID: String, session: String?, pinAction: CandidatePlan.PinAction, order: [CandidatePlan.Entry], forwarded: HTTPHeaders,
+            perRequest: HTTPHeaders,
             body: [ByteBuffer], url: UpstreamURL, eventLoop: any EventLoop
         ) {
             self.api = api
@@ -263,6 +274,7 @@ final class ProxyEngine: Sendable {
             self.pinAction = pinAction
             self.order = order
             self.forwarded = forwarded
+            self.perRequest = perRequest
             self.body = body
             self.url = url
             self.eventLoop = eventLoop
@@ -288,6 +300,7 @@ final class ProxyEngine: Sendable {
         var sessionHeader: String?
         // The client's headers that go upstream (most requests have none).
         var forwarded = HTTPHeaders()
+        var perRequest = HTTPHeaders()
         for (name, value) in request.headers {
             if HeaderName.matches(name, "authorization") {
                 authorization = authorization ?? value
@@ -298,7 +311,11 @@ final class ProxyEngine: Sendable {
             } else if HeaderName.matches(name, "x-gatehouse-session") {
                 sessionHeader = sessionHeader ?? value
             } else if Self.isForwardedRequestHeader(name) {
-                forwarded.add(name: HeaderName.lowercased(name), value: value)
+                if Self.isPerRequestHeader(name) {
+                    perRequest.add(name: HeaderName.lowercased(name), value: value)
+                } else {
+                    forwarded.add(name: HeaderName.lowercased(name), value: value)
+                }
             }
         }
         try access.check(authorization: authorization, apiKey: apiKey)
@@ -391,7 +408,8 @@ final class ProxyEngine: Sendable {
         }
         return PlannedRequest(
             api: api, runtime: runtime, snapshot: snapshot, provider: provider, providerID: providerID, modelID: modelID, session: session,
-            pinAction: plan.pinAction, order: order, forwarded: forwarded, body: upstreamBody, url: url, eventLoop: request.eventLoop)
+            pinAction: plan.pinAction, order: order, forwarded: forwarded, perRequest: perRequest,
+            body: upstreamBody, url: url, eventLoop: request.eventLoop)
     }
 
     /// Tries the planned credentials in order until one answers, and fails over on what another one
@@ -534,7 +552,8 @@ final class ProxyEngine: Sendable {
         log.attempts = 1
         log.profile = "none"
         let request = UpstreamRequest(
-            method: .POST, url: planned.url, headers: Self.upstreamHeaders(planned.forwarded), body: planned.body)
+            head: UpstreamRequest.Head(method: .POST, url: planned.url, headers: Self.upstreamHeaders(planned.forwarded)),
+            headers: planned.perRequest, body: planned.body)
         let response: UpstreamResponse
         do {
             response = try await upstream.execute(request, on: planned.eventLoop, cancellation: cancellation)
@@ -606,8 +625,8 @@ final class ProxyEngine: Sendable {
         }
     }
 
-    /// The headers of an upstream request: the gateway's own and the client's forwarded ones, with
-    /// room for two credential headers.
+    /// The headers of an upstream request's head: the gateway's own and the client's forwarded ones
+    /// (with room for a credential's).
     static func upstreamHeaders(_ forwarded: HTTPHeaders) -> HTTPHeaders {
         var headers = HTTPHeaders()
         headers.reserveCapacity(forwarded.count + 4)

@@ -5,8 +5,9 @@ import Synchronization
 
 /// The heads of upstream requests, encoded once: the requests of one credential to one provider
 /// share a head while the client's forwarded headers are the same (a client sends the same ones
-/// every time). A head is made again for a new secret (a refreshed OAuth token, an edited key), a
-/// new configuration, or other forwarded headers.
+/// every time; those that change with every request go after the head). A head is made again for a
+/// new secret (a refreshed OAuth token, an edited key), which drops the old secret's, a new
+/// configuration, or other forwarded headers.
 final class UpstreamHeadCache: Sendable {
     private struct Entry: Sendable {
         /// The configuration it was made with (held, so that its identity is never another's).
@@ -41,13 +42,15 @@ final class UpstreamHeadCache: Sendable {
             configuration: planned.snapshot, profile: profile, secret: secret, url: planned.url, forwarded: planned.forwarded, head: made)
         entries.withLock { entries in
             if let first = entries.first, first.configuration !== planned.snapshot { entries.removeAll() }
+            // A secret that was replaced is not kept in memory longer than needed.
+            entries.removeAll { $0.profile == profile && $0.secret != secret }
             if entries.count >= Self.capacity { entries.removeFirst() }
             entries.append(entry)
         }
         return made
     }
 
-    /// The same headers in the same order (names as the client sent them).
+    /// The same headers in the same order.
     private static func same(_ a: HTTPHeaders, _ b: HTTPHeaders) -> Bool {
         a.count == b.count && zip(a, b).allSatisfy { $0.name == $1.name && $0.value == $1.value }
     }

@@ -27,7 +27,10 @@ struct GatewayHTTP1Channel: HTTPChannelHandler {
             // values are the upstream's, parsed by the client's decoder, and the gateway's own). The
             // decoder does not pass each request's method to the encoder, as NIO's own pipeline
             // does: model answers are written past the encoder, which would keep their methods
-            // forever. `ModelRouteHandler` holds back the body of a router answer to a HEAD request.
+            // forever. `ModelRouteHandler` holds back the body of a router answer to a HEAD request
+            // (the router serves no CONNECT, and a refusal of one may carry a body). The bytes it
+            // writes past the encoder keep their order only while no handler between the two holds
+            // writes back: the request decoder alone sits there.
             var limits = NIOHTTPDecoderLimitConfiguration()
             limits.maxHeaderFieldSize = 80 * 1024
             limits.maxHeaderListSize = 80 * 1024

@@ -5,8 +5,9 @@ import NIOHTTP1
 
 /// Serves the model routes (`POST /v1/chat/completions`, `POST /v1/messages`) in the client
 /// connection's pipeline, right after the HTTP/1.1 codec and ahead of Hummingbird's router (see
-/// `GatewayHTTP1Channel`). The request is read here, the answer is written here, in NIO's own HTTP
-/// types; every other request passes on to the router unchanged. This keeps the proxied request off
+/// `GatewayHTTP1Channel`). The request is read here in NIO's HTTP types; the answer is written here,
+/// a complete one as bytes encoded here, a stream through NIO's encoder; every other request passes
+/// on to the router unchanged. This keeps the proxied request off
 /// the router's per-request plumbing (conversions to and from HTTP types, an async body stream, a
 /// response writer that hops for every write), which costs more than the rest of the request.
 ///
@@ -214,17 +215,20 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Writes a complete answer; the answer has ended. Its head and body go out as one buffer,
     /// encoded here and written past NIO's response encoder (an answer it does not see leaves
-    /// nothing behind in it: `GatewayHTTP1Channel`); a large body follows the head as it is.
+    /// nothing behind in it: `GatewayHTTP1Channel`); a large body follows the head as it is. An
+    /// answer whose status has no body (1xx, 204, 304) goes out without one, and without a length.
     fileprivate func write(_ answer: ProxyAnswer, context: ChannelHandlerContext) {
-        guard case .complete(let body) = answer.body else { return }
+        guard case .complete(var body) = answer.body else { return }
+        let hasBody = answer.status.mayHaveResponseBody
+        if !hasBody { body.clear() }
         let copiesBody = body.readableBytes <= HTTP1Writer.copiedBodyLimit
         let date = AnswerDate.now()
         let connection = connectionHeader(hasLength: true)
-        var buffer = context.channel.allocator.buffer(capacity: 512 + (copiesBody ? body.readableBytes : 0))
-        HTTP1Writer.write(to: &buffer) { [answerVersion] head in
+        var buffer = context.channel.allocator.buffer(capacity: 0)
+        HTTP1Writer.write(to: &buffer, reservingAfter: copiesBody ? body.readableBytes : 0) { [answerVersion] head in
             head.statusLine(answerVersion, answer.status)
             head.headers(answer.headers)
-            head.header("content-length", body.readableBytes)
+            if hasBody { head.header("content-length", body.readableBytes) }
             head.header("server", Self.serverName)
             head.header("date", date)
             if let connection { head.header("connection", connection) }
@@ -412,8 +416,8 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
             promise?.succeed()
         case .end:
             if answeringHead {
-                // Nothing goes out (no chunked end): the write only keeps the promise in order.
-                encoderContext.write(NIOAny(IOData.byteBuffer(ByteBuffer())), promise: promise)
+                // Nothing goes out (no chunked end): a write only keeps a promise in order.
+                if let promise { encoderContext.write(NIOAny(IOData.byteBuffer(ByteBuffer())), promise: promise) }
             } else {
                 context.write(data, promise: promise)
             }

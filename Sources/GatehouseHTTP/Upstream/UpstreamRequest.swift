@@ -21,7 +21,8 @@ public struct UpstreamRequest: Sendable {
         let encoded: ByteBuffer
 
         /// - Parameter headers: the request's headers; a `Host`, `Content-Length` or
-        ///   `Transfer-Encoding` among them is replaced by the request's own.
+        ///   `Transfer-Encoding` among them is left out (the head has its own `Host`, and the
+        ///   request adds its `Content-Length`).
         public init(method: HTTPMethod = .POST, url: UpstreamURL, headers: HTTPHeaders = [:]) {
             self.url = url
             var own: [(String, String)] = [("host", url.endpoint.hostHeader)]
@@ -44,30 +45,31 @@ public struct UpstreamRequest: Sendable {
     }
 
     public let head: Head
-    public var method: HTTPMethod { head.head.method }
     public var url: UpstreamURL { head.url }
-    /// The body, as it was given (`wire` sends it).
-    public let body: [ByteBuffer]
-    /// The request as it goes out: the head with its `Content-Length` and, behind it, a body of up to
-    /// `HTTP1Writer.copiedBodyLimit` bytes; a larger body follows as it was given (no copy).
+    /// The request as it goes out: the head, the request's own headers and its `Content-Length`
+    /// and, behind them, a body of up to `HTTP1Writer.copiedBodyLimit` bytes; a larger body follows
+    /// as it was given (no copy).
     let wire: [ByteBuffer]
-    /// The body's length, sent as `Content-Length` (for any body, and for a POST, PUT or PATCH).
-    let contentLength: Int?
 
-    public init(head: Head, body: [ByteBuffer] = []) {
+    /// - Parameters:
+    ///   - headers: headers of this request alone, written after the head's (a client's
+    ///     `Idempotency-Key`); the same rules as the head's.
+    ///   - body: sent with a `Content-Length` (as is a POST, PUT or PATCH without one).
+    public init(head: Head, headers: HTTPHeaders = [:], body: [ByteBuffer] = []) {
         self.head = head
-        self.body = body
         let method = head.head.method
         let length = body.reduce(0) { $0 + $1.readableBytes }
-        contentLength = length > 0 || method == .POST || method == .PUT || method == .PATCH ? length : nil
+        let contentLength = length > 0 || method == .POST || method == .PUT || method == .PATCH ? length : nil
+        let copiesBody = length <= HTTP1Writer.copiedBodyLimit
         var first = ByteBuffer()
-        first.reserveCapacity(head.encoded.readableBytes + 32 + (length <= HTTP1Writer.copiedBodyLimit ? length : 0))
+        first.reserveCapacity(head.encoded.readableBytes + 32 + (copiesBody ? length : 0))
         first.writeImmutableBuffer(head.encoded)
-        HTTP1Writer.write(to: &first) { [contentLength] writer in
+        HTTP1Writer.write(to: &first, reservingAfter: copiesBody ? length : 0) { writer in
+            writer.headers(headers)
             if let contentLength { writer.header("content-length", contentLength) }
             writer.endOfHead()
         }
-        guard length <= HTTP1Writer.copiedBodyLimit else {
+        guard copiesBody else {
             wire = [first] + body.filter { $0.readableBytes > 0 }
             return
         }
@@ -76,17 +78,9 @@ public struct UpstreamRequest: Sendable {
     }
 
     /// - Parameter headers: the request's headers; a `Host`, `Content-Length` or `Transfer-Encoding`
-    ///   among them is replaced by the request's own.
+    ///   among them is left out (the request sends its own `Host` and `Content-Length`).
     public init(method: HTTPMethod = .POST, url: UpstreamURL, headers: HTTPHeaders = [:], body: [ByteBuffer] = []) {
         self.init(head: Head(method: method, url: url, headers: headers), body: body)
-    }
-
-    /// The headers as sent: the given ones with `Host` and, for a request with a body (or a POST, PUT
-    /// or PATCH), `Content-Length`.
-    public var headers: HTTPHeaders {
-        var headers = head.head.headers
-        if let contentLength { headers.add(name: "content-length", value: String(contentLength)) }
-        return headers
     }
 }
 
