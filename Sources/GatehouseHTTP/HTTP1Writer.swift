@@ -19,7 +19,7 @@ public struct HTTP1Writer: ~Copyable {
     /// Where the bytes go; nil in the counting pass.
     private let out: UnsafeMutableRawBufferPointer?
     /// Bytes written (or counted) so far.
-    private(set) var count = 0
+    private var count = 0
 
     private init(_ out: UnsafeMutableRawBufferPointer?) {
         self.out = out

@@ -1,5 +1,5 @@
-import GatehouseHTTP
 import GatehouseCore
+import GatehouseHTTP
 import NIOCore
 import Testing
 
