@@ -12,7 +12,9 @@
 # memory (RSS). The bare proxy (no routing, credentials, health or log) is the floor of the stack on
 # this machine: what any proxy built on SwiftNIO costs here. Machines' speed drifts: the last lines
 # give each proxy's CPU per request as a multiple of the bare proxy's in the same run, which drifts
-# much less. --rounds N runs the three paths N times in turn at each concurrency and prints the median
+# much less, and each proxy's requests per second as a share of direct's in the same round (the
+# median of the rounds' shares: direct and the proxy run seconds apart, so both meet the same
+# spell, where the table's medians may come from different rounds). --rounds N runs the three paths N times in turn at each concurrency and prints the median
 # of each figure (errors are summed): one round can land in a slow spell of the machine.
 # Then `gatehouse-bench interleave` measures the latency at concurrency 1 once more, for duration x
 # rounds seconds, with the three paths taken in turn one request each (so all meet the same spells):
@@ -143,7 +145,15 @@ row() { # concurrency path
     "$(median "$prefix.added99")" "$(median "$prefix.cpu")"
 }
 
+# A path's requests per second as a share of direct's in the same round (seconds apart, so both
+# meet the same spell of the machine), in percent.
+share() { # wrk-line direct-wrk-line
+  awk -v r="$(field "$1" requests)" -v d="$(field "$1" duration_us)" -v rr="$(field "$2" requests)" -v dd="$(field "$2" duration_us)" \
+    'BEGIN {if (d > 0 && rr > 0 && dd > 0) printf "%.2f\n", 100 * (r / d) / (rr / dd)}'
+}
+
 ratios=""
+shares=""
 for c in $concurrency; do
   for _ in $(seq "$rounds"); do
     direct=$(run_wrk "$mock_url/v1/chat/completions" "$body_direct" "sk-bench-key" "$c")
@@ -158,12 +168,15 @@ for c in $concurrency; do
     record "$c" gateway "$via" "$direct" "$cpu0" "$cpu1"
     awk -v g=$((cpu1 - cpu0)) -v gr="$(field "$via" requests)" -v b=$((bare1 - bare0)) -v br="$(field "$bare" requests)" \
       'BEGIN {if (gr > 0 && b > 0 && br > 0) printf "%.4f\n", (g / gr) / (b / br)}' >>"$work/$c.ratio"
+    share "$via" "$direct" >>"$work/$c.gateway.share"
+    share "$bare" "$direct" >>"$work/$c.bare-nio.share"
   done
   row "$c" direct
   row "$c" bare-nio
   row "$c" gateway
   ratio=$(median "$work/$c.ratio" %.2f)
   ratios="$ratios c=$c x${ratio:-?}"
+  shares="$shares c=$c $(median "$work/$c.gateway.share" %.1f)% (bare-nio $(median "$work/$c.bare-nio.share" %.1f)%)"
 done
 echo
 "$bench" interleave --duration $((duration * rounds)) \
@@ -172,6 +185,7 @@ echo
   --target gateway "$gateway_url/v1/chat/completions" "@$GATEHOUSE_HOME/gateway-token" "$body_gateway"
 echo
 echo "gateway CPU per request as a multiple of the bare proxy's:$ratios"
+echo "gateway requests per second as a share of direct's in the same round:$shares"
 echo "gateway RSS after the runs: $(( $(rss_of $gateway_pid) / 1024 )) MiB (peak $(( $(awk '/VmHWM/ {print $2}' /proc/$gateway_pid/status) / 1024 )) MiB)"
 echo "gateway log lines: $(wc -l < "$work/gateway.log")"
 

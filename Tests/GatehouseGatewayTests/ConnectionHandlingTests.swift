@@ -116,6 +116,57 @@ struct ConnectionHandlingTests {
         }
     }
 
+    // MARK: What a connection keeps between its requests
+
+    @Test(
+        "One kept-alive connection follows every change between its requests: a replaced key, a new profile and order, a reloaded configuration, another agent"
+    )
+    func keptConnectionFollowsChanges() async throws {
+        try await withKeyedWorld { world in
+            try await GatewayProcess.with(home: world.home) { gateway in
+                let connection = try RawConnection(to: gateway)
+                func chat(_ model: String = "openai/gpt-4o", headers: [(String, String)] = []) async throws -> MockHTTPResponse {
+                    try connection.send(
+                        RawRequest.make(
+                            "POST", "/v1/chat/completions", headers: [("authorization", "Bearer \(gateway.token)")] + headers,
+                            body: Body.chat(model)))
+                    return try await connection.readAnswer()
+                }
+                // The request path looks at the credential files again a millisecond after it last did.
+                func settle() async throws { try await Task.sleep(for: .milliseconds(20)) }
+
+                for _ in 0..<3 { #expect(try await chat().header("x-gatehouse-profile") == "openai:k1") }
+                #expect(try await world.calls("key-1") == 3)
+
+                // A key replaced on disk: the next request carries the new one.
+                try await world.cli(["auth", "add", "openai", "--name", "k1", "--api-key-stdin", "--replace"], stdin: "key-2")
+                try await settle()
+                #expect(try await chat().status == 200)
+                #expect(try await world.calls("key-2") == 1)
+                #expect(try await world.calls("key-1") == 3)
+
+                // A second profile put first in the order: the next request goes through it.
+                try await world.addKey("openai", "k2", key: "key-3")
+                try await world.order("openai", ["openai:k2", "openai:k1"])
+                try await settle()
+                #expect(try await chat().header("x-gatehouse-profile") == "openai:k2")
+                #expect(try await world.calls("key-3") == 1)
+
+                // A reload that adds a model: the connection's next request for it is served.
+                try world.editProvider("openai") { $0["models"] = [["id": "gpt-next"]] }
+                #expect(await eventually { gateway.process.stderrSoFar.contains("reloaded the configuration") })
+                let added = try await chat("openai/gpt-next")
+                #expect(added.status == 200, "\(added.summary)")
+                #expect(try await world.lastRequest()["model"] == "gpt-next")
+
+                // Another agent on the same connection.
+                let unknown = try await chat("openai/gpt-next", headers: [("x-gatehouse-agent", "nobody")])
+                #expect(unknown.status == 400, "\(unknown.summary)")
+                #expect(try await chat("openai/gpt-next").header("x-gatehouse-profile") == "openai:k2")
+            }
+        }
+    }
+
     // MARK: Connection: close and keep-alive
 
     @Test("Connection: close on a model request: the whole answer, then end of stream; without it the connection serves the next request")

@@ -16,10 +16,17 @@ struct KeptPlanTests {
         let state: GatewayState
         let runtime: AgentRuntime
         let store: AgentStore
+        /// What one client connection keeps: every request here comes on it, so each change is seen
+        /// through the plan it kept as well as through the agent's.
+        let connection = ConnectionMemo()
 
-        /// The plan of an `openai/gpt-4o-mini` request at `now`.
-        func plan(session: String? = nil, at now: Int64 = WallClock.nowMillis()) throws -> CandidatePlan {
-            try runtime.plan(provider: "openai", model: "gpt-4o-mini", session: session, in: state.current, now: now)
+        /// The plan of an `openai/gpt-4o-mini` request at `now` (on another connection: `connection`).
+        func plan(session: String? = nil, at now: Int64 = WallClock.nowMillis(), connection: ConnectionMemo? = nil) throws
+            -> CandidatePlan
+        {
+            let memo = connection ?? self.connection
+            return try runtime.plan(
+                provider: "openai", model: "gpt-4o-mini", session: session, in: state.current, now: now, connectionKept: &memo.plan)
         }
 
         /// The profiles a request at `now` tries, usable ones first.
@@ -70,6 +77,9 @@ struct KeptPlanTests {
             try await agent.addKey("a")
             let before = agent.plansMade
             for _ in 0..<20 { #expect(try agent.order() == ["openai:a"]) }
+            #expect(agent.plansMade == before + 1)
+            // Another connection's first request gets the plan the agent kept.
+            #expect(try agent.plan(connection: ConnectionMemo()).candidates.map(\.profile.id.description) == ["openai:a"])
             #expect(agent.plansMade == before + 1)
             _ = try agent.order(session: "s1")
             _ = try agent.order(session: "s1")

@@ -50,7 +50,7 @@ struct UpstreamRequestShapeTests {
             let body = ByteBuffer(string: text)
             let scan = try body.withUnsafeReadableBytes { try RequestBodyScan.scan($0) }
             for model in ["gpt-4o-mini", #"we"ird\model"#, "line\nbreak"] {
-                let pieces = ProxyEngine.upstreamBody(body, replacing: scan.modelRange, with: model)
+                let pieces = ProxyEngine.upstreamBody(body, replacing: scan.modelRange, with: ProxyEngine.encodedModelID(model))
                 #expect(pieces.count == 3)
                 var joined = ByteBuffer()
                 for var piece in pieces { joined.writeBuffer(&piece) }

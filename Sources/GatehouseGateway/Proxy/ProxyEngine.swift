@@ -82,16 +82,20 @@ final class ProxyEngine: Sendable {
     /// Everything else (a refresh to wait for, a connection to open, a failover, a session pin to
     /// write) goes on in a task through the same steps (`attempts`); a streamed answer is written
     /// from a task.
-    func serve(_ request: ModelRequest, cancellation: UpstreamCancellation, client: ClientAnswerWriter) {
+    ///
+    /// `memo`: what the client's connection kept from its last request (used, and updated, here).
+    func serve(_ request: ModelRequest, memo: ConnectionMemo, cancellation: UpstreamCancellation, client: ClientAnswerWriter) {
         var log = RequestLog(requestID: Self.nextRequestID(), api: request.api)
         let planned: PlannedRequest
         do {
-            planned = try plan(request, log: &log)
+            planned = try plan(request, memo: memo, log: &log)
         } catch {
             return deliver(answer(for: error, log: &log), log: log, to: client)
         }
         var first: FirstAttempt?
-        if let entry = planned.order.first, !entry.awaitingProbe, let prepared = prepareWithSecretAtHand(entry.profile, planned) {
+        if let entry = planned.order.first, !entry.awaitingProbe,
+            let prepared = prepareWithSecretAtHand(entry.profile, planned, memo: memo)
+        {
             if startOnIdleConnection(prepared, planned, cancellation: cancellation, client: client, log: log) { return }
             first = prepared
         }
@@ -101,24 +105,31 @@ final class ProxyEngine: Sendable {
     /// The first attempt's request, when its credential is at hand (a key, a token, an OAuth access
     /// token that needs no refresh first); nil otherwise, or for a secret that cannot be sent (the
     /// task reports why).
-    private func prepareWithSecretAtHand(_ profile: AuthProfile, _ planned: PlannedRequest) -> FirstAttempt? {
+    private func prepareWithSecretAtHand(_ profile: AuthProfile, _ planned: PlannedRequest, memo: ConnectionMemo) -> FirstAttempt? {
         guard let secret = try? secretAtHand(of: profile, agent: planned.runtime.id, resolver: planned.snapshot.resolver),
-            let request = try? upstreamRequest(secret, of: profile, planned)
+            let request = try? upstreamRequest(secret, of: profile, planned, memo: memo)
         else { return nil }
         return FirstAttempt(profile: profile.id, secret: secret, request: request)
     }
 
     /// The request of an attempt with `profile`'s credential, `secret`. Its head is made once for
     /// the requests with the same credential, provider and forwarded headers (`upstreamHeads`); the
-    /// request's own headers follow it.
-    private func upstreamRequest(_ secret: String, of profile: AuthProfile, _ planned: PlannedRequest) throws(OAuthError)
-        -> UpstreamRequest
+    /// request's own headers follow it. `memo`: the client connection's, on its event loop (nil in
+    /// a task).
+    private func upstreamRequest(_ secret: String, of profile: AuthProfile, _ planned: PlannedRequest, memo: ConnectionMemo? = nil)
+        throws(OAuthError) -> UpstreamRequest
     {
-        let head = try upstreamHeads.head(profile: profile.id, secret: secret, for: planned) { () throws(OAuthError) in
+        func make() throws(OAuthError) -> UpstreamRequest.Head {
             var headers = Self.upstreamHeaders(planned.forwarded)
             try addCredential(secret, of: profile, provider: planned.provider, to: &headers)
             return UpstreamRequest.Head(method: .POST, url: planned.url, headers: headers)
         }
+        let head =
+            if let memo {
+                try upstreamHeads.head(profile: profile.id, secret: secret, for: planned, connectionKept: &memo.head, make: make)
+            } else {
+                try upstreamHeads.head(profile: profile.id, secret: secret, for: planned, make: make)
+            }
         return UpstreamRequest(head: head, headers: planned.perRequest, body: planned.body)
     }
 
@@ -239,12 +250,7 @@ final class ProxyEngine: Sendable {
     /// A model request checked and planned: what its attempts need. A class: the request's
     /// callbacks and task each hold it by one reference instead of copying every field.
     final class PlannedRequest: Sendable {
-        let api: WireAPI
-        let runtime: AgentRuntime
-        let snapshot: GatewayState.Snapshot
-        let provider: ProviderDefinition
-        let providerID: String
-        let modelID: String
+        let route: ModelRoute
         let session: String?
         let pinAction: CandidatePlan.PinAction
         /// The credentials to try, in order; none for a provider that needs none.
@@ -258,18 +264,18 @@ final class ProxyEngine: Sendable {
         let url: UpstreamURL
         let eventLoop: any EventLoop
 
+        var api: WireAPI { route.api }
+        var runtime: AgentRuntime { route.runtime }
+        var snapshot: GatewayState.Snapshot { route.snapshot }
+        var provider: ProviderDefinition { route.provider }
+        var providerID: String { route.providerID }
+        var modelID: String { route.modelID }
+
         init(
-            api: WireAPI, runtime: AgentRuntime, snapshot: GatewayState.Snapshot, provider: ProviderDefinition, providerID: String,
-            modelID: String, session: String?, pinAction: CandidatePlan.PinAction, order: [CandidatePlan.Entry], forwarded: HTTPHeaders,
-            perRequest: HTTPHeaders,
-            body: [ByteBuffer], url: UpstreamURL, eventLoop: any EventLoop
+            route: ModelRoute, session: String?, pinAction: CandidatePlan.PinAction, order: [CandidatePlan.Entry], forwarded: HTTPHeaders,
+            perRequest: HTTPHeaders, body: [ByteBuffer], url: UpstreamURL, eventLoop: any EventLoop
         ) {
-            self.api = api
-            self.runtime = runtime
-            self.snapshot = snapshot
-            self.provider = provider
-            self.providerID = providerID
-            self.modelID = modelID
+            self.route = route
             self.session = session
             self.pinAction = pinAction
             self.order = order
@@ -291,7 +297,7 @@ final class ProxyEngine: Sendable {
     }
 
     /// Checks the request (token, agent, session, body, model, provider) and plans its credentials.
-    private func plan(_ request: ModelRequest, log: inout RequestLog) throws -> PlannedRequest {
+    private func plan(_ request: ModelRequest, memo: ConnectionMemo, log: inout RequestLog) throws -> PlannedRequest {
         let api = request.api
         // One pass over the client's headers: the token, the gateway's own, and those that go upstream.
         var authorization: String?
@@ -319,15 +325,27 @@ final class ProxyEngine: Sendable {
             }
         }
         try access.check(authorization: authorization, apiKey: apiKey)
-        let snapshot = state.current
-        let agentID = agentHeader ?? snapshot.defaultAgentID
-        log.agent = agentID
-        guard let runtime = try state.configuredRuntime(for: agentID, in: snapshot) else {
-            throw WireError(
-                status: .badRequest, kind: .invalidRequest,
-                message:
-                    "unknown agent '\(agentID)' (X-Gatehouse-Agent); configured agents: \(snapshot.configuration.agents.map(\.id).joined(separator: ", "))"
-            )
+        // The configuration and the agent: those of the connection's last request when it named the
+        // same agent and no configuration was installed since.
+        let kept = memo.route.flatMap { $0.serves(agentHeader: agentHeader, generation: state.generation) ? $0 : nil }
+        let snapshot: GatewayState.Snapshot
+        let generation: Int
+        let runtime: AgentRuntime
+        if let kept {
+            (snapshot, generation, runtime) = (kept.snapshot, kept.generation, kept.runtime)
+            log.agent = runtime.id
+        } else {
+            (snapshot, generation) = state.currentWithGeneration
+            let agentID = agentHeader ?? snapshot.defaultAgentID
+            log.agent = agentID
+            guard let configured = try state.configuredRuntime(for: agentID, in: snapshot) else {
+                throw WireError(
+                    status: .badRequest, kind: .invalidRequest,
+                    message:
+                        "unknown agent '\(agentID)' (X-Gatehouse-Agent); configured agents: \(snapshot.configuration.agents.map(\.id).joined(separator: ", "))"
+                )
+            }
+            runtime = configured
         }
         let session = sessionHeader.flatMap { $0.isEmpty ? nil : $0 }
         if let session, let problem = SessionStore.problem(withKey: session) {
@@ -343,42 +361,24 @@ final class ProxyEngine: Sendable {
         } catch {
             throw WireError(status: .badRequest, kind: .invalidRequest, message: error.description)
         }
-        guard let slash = scan.model.utf8.firstIndex(of: UInt8(ascii: "/")) else {
-            throw WireError(
-                status: .badRequest, kind: .invalidRequest,
-                message: "model \"\(scan.model)\" names no provider; use \"provider/model\", for example \"anthropic/\(scan.model)\"")
+        let route: ModelRoute
+        if let kept, kept.api == api, kept.model == scan.model {
+            route = kept
+        } else {
+            route = try Self.route(
+                scan.model, api: api, agentHeader: agentHeader, runtime: runtime, snapshot: snapshot, generation: generation, log: &log)
+            memo.route = route
         }
-        let providerID = String(scan.model[..<slash])
-        let modelID = String(scan.model[scan.model.index(after: slash)...])
+        let (providerID, modelID, provider) = (route.providerID, route.modelID, route.provider)
         log.provider = providerID
         log.model = modelID
-        guard let provider = snapshot.providers[providerID] else {
-            throw WireError(
-                status: .badRequest, kind: .invalidRequest,
-                message:
-                    "unknown provider \"\(providerID)\" in model \"\(scan.model)\"; known providers: \(snapshot.providers.keys.sorted().joined(separator: ", "))"
-            )
-        }
-        guard provider.models.contains(where: { $0.id == modelID }) else {
-            throw WireError(
-                status: .notFound, kind: .notFound,
-                message:
-                    "unknown model \"\(modelID)\" of provider \(providerID); see GET /v1/models, or add it under providers.\(providerID).models in gatehouse.json"
-            )
-        }
-        guard provider.api == api else {
-            let route =
-                provider.api == .anthropicMessages ? "POST /v1/messages (Anthropic wire)" : "POST /v1/chat/completions (OpenAI wire)"
-            throw WireError(
-                status: .badRequest, kind: .invalidRequest,
-                message: "provider \(providerID) speaks the \(provider.api.rawValue) format; send this request to \(route)")
-        }
         // The client's bytes go up as they came, around the provider's model id.
-        let upstreamBody = Self.upstreamBody(body, replacing: scan.modelRange, with: modelID)
+        let upstreamBody = Self.upstreamBody(body, replacing: scan.modelRange, with: route.encodedModelID)
 
         // Health and credentials as they are now.
         let now = WallClock.nowMillis()
-        let plan = try runtime.plan(provider: providerID, model: modelID, session: session, in: snapshot, now: now)
+        let plan = try runtime.plan(
+            provider: providerID, model: modelID, session: session, in: snapshot, now: now, connectionKept: &memo.plan)
 
         var order: [CandidatePlan.Entry]
         switch plan.decision {
@@ -398,7 +398,7 @@ final class ProxyEngine: Sendable {
             forwarded.add(name: "anthropic-version", value: "2023-06-01")
         }
         let url: UpstreamURL
-        switch snapshot.upstreamURLs[providerID] {
+        switch route.upstreamURL {
         case .success(let parsed): url = parsed
         case .failure(let error):
             throw WireError(
@@ -407,9 +407,49 @@ final class ProxyEngine: Sendable {
             throw WireError(status: .internalServerError, kind: .upstream, message: "provider \(providerID) has no baseUrl")
         }
         return PlannedRequest(
-            api: api, runtime: runtime, snapshot: snapshot, provider: provider, providerID: providerID, modelID: modelID, session: session,
-            pinAction: plan.pinAction, order: order, forwarded: forwarded, perRequest: perRequest,
+            route: route, session: session, pinAction: plan.pinAction, order: order, forwarded: forwarded, perRequest: perRequest,
             body: upstreamBody, url: url, eventLoop: request.eventLoop)
+    }
+
+    /// Where a request for `model` (`provider/model`, as the client sent it) goes: the provider and
+    /// its model id, checked against the configuration.
+    private static func route(
+        _ model: String, api: WireAPI, agentHeader: String?, runtime: AgentRuntime, snapshot: GatewayState.Snapshot, generation: Int,
+        log: inout RequestLog
+    ) throws -> ModelRoute {
+        guard let slash = model.utf8.firstIndex(of: UInt8(ascii: "/")) else {
+            throw WireError(
+                status: .badRequest, kind: .invalidRequest,
+                message: "model \"\(model)\" names no provider; use \"provider/model\", for example \"anthropic/\(model)\"")
+        }
+        let providerID = String(model[..<slash])
+        let modelID = String(model[model.index(after: slash)...])
+        log.provider = providerID
+        log.model = modelID
+        guard let provider = snapshot.providers[providerID] else {
+            throw WireError(
+                status: .badRequest, kind: .invalidRequest,
+                message:
+                    "unknown provider \"\(providerID)\" in model \"\(model)\"; known providers: \(snapshot.providers.keys.sorted().joined(separator: ", "))"
+            )
+        }
+        guard provider.models.contains(where: { $0.id == modelID }) else {
+            throw WireError(
+                status: .notFound, kind: .notFound,
+                message:
+                    "unknown model \"\(modelID)\" of provider \(providerID); see GET /v1/models, or add it under providers.\(providerID).models in gatehouse.json"
+            )
+        }
+        guard provider.api == api else {
+            let route =
+                provider.api == .anthropicMessages ? "POST /v1/messages (Anthropic wire)" : "POST /v1/chat/completions (OpenAI wire)"
+            throw WireError(
+                status: .badRequest, kind: .invalidRequest,
+                message: "provider \(providerID) speaks the \(provider.api.rawValue) format; send this request to \(route)")
+        }
+        return ModelRoute(
+            snapshot: snapshot, generation: generation, api: api, agentHeader: agentHeader, model: model, runtime: runtime,
+            provider: provider, providerID: providerID, modelID: modelID, upstreamURL: snapshot.upstreamURLs[providerID])
     }
 
     /// Tries the planned credentials in order until one answers, and fails over on what another one
@@ -771,20 +811,24 @@ final class ProxyEngine: Sendable {
     /// The client's body with the model field's value replaced by the provider's own model id: the
     /// client's bytes before and after it, as they are, around the new value (`UpstreamRequest`
     /// copies a small body into its head's buffer).
-    static func upstreamBody(_ body: ByteBuffer, replacing range: Range<Int>, with model: String) -> [ByteBuffer] {
+    static func upstreamBody(_ body: ByteBuffer, replacing range: Range<Int>, with model: ByteBuffer) -> [ByteBuffer] {
         let before = body.getSlice(at: body.readerIndex, length: range.lowerBound)!
         let after = body.getSlice(at: body.readerIndex + range.upperBound, length: body.readableBytes - range.upperBound)!
-        // A model id is written as it is, in quotes, unless it holds something JSON escapes.
-        var middle = ByteBuffer()
+        return [before, model, after]
+    }
+
+    /// A model id as a JSON string: as it is, in quotes, unless it holds something JSON escapes.
+    static func encodedModelID(_ model: String) -> ByteBuffer {
+        var encoded = ByteBuffer()
         if model.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            middle.writeBytes(JSONValue.string(model).serialized(pretty: false))
+            encoded.writeBytes(JSONValue.string(model).serialized(pretty: false))
         } else {
-            middle.reserveCapacity(model.utf8.count + 2)
-            middle.writeInteger(UInt8(ascii: "\""))
-            middle.writeString(model)
-            middle.writeInteger(UInt8(ascii: "\""))
+            encoded.reserveCapacity(model.utf8.count + 2)
+            encoded.writeInteger(UInt8(ascii: "\""))
+            encoded.writeString(model)
+            encoded.writeInteger(UInt8(ascii: "\""))
         }
-        return [before, middle, after]
+        return encoded
     }
 
     /// Whether a piece of an event stream carries the wire format's final event (`data: [DONE]`,

@@ -9,7 +9,7 @@ import Synchronization
 /// new secret (a refreshed OAuth token, an edited key), which drops the old secret's, a new
 /// configuration, or other forwarded headers.
 final class UpstreamHeadCache: Sendable {
-    private struct Entry: Sendable {
+    struct Entry: Sendable {
         /// The configuration it was made with (held, so that its identity is never another's).
         let configuration: GatewayState.Snapshot
         let profile: ProfileID
@@ -17,6 +17,12 @@ final class UpstreamHeadCache: Sendable {
         let url: UpstreamURL
         let forwarded: HTTPHeaders
         let head: UpstreamRequest.Head
+
+        /// Whether this is the head of a request with `profile`'s credential `secret` for `planned`.
+        func serves(profile: ProfileID, secret: String, _ planned: ProxyEngine.PlannedRequest) -> Bool {
+            configuration === planned.snapshot && self.profile == profile && self.secret == secret && url == planned.url
+                && UpstreamHeadCache.same(forwarded, planned.forwarded)
+        }
     }
 
     /// The most recently made last.
@@ -26,20 +32,26 @@ final class UpstreamHeadCache: Sendable {
 
     /// The head of a request with `profile`'s credential `secret` for `planned`: a kept one, or
     /// the one `make` makes (kept for the requests that follow).
+    ///
+    /// `connectionKept`: the head a client connection kept from its last request (nil for none);
+    /// used when it is the one this request needs, and replaced by the head returned. It saves the
+    /// search of the heads kept for every connection.
     func head<Failure: Error>(
-        profile: ProfileID, secret: String, for planned: ProxyEngine.PlannedRequest,
+        profile: ProfileID, secret: String, for planned: ProxyEngine.PlannedRequest, connectionKept: inout Entry?,
         make: () throws(Failure) -> UpstreamRequest.Head
     ) throws(Failure) -> UpstreamRequest.Head {
+        if let kept = connectionKept, kept.serves(profile: profile, secret: secret, planned) { return kept.head }
         let kept = entries.withLock { entries in
-            entries.last { entry in
-                entry.configuration === planned.snapshot && entry.profile == profile && entry.secret == secret
-                    && entry.url == planned.url && Self.same(entry.forwarded, planned.forwarded)
-            }?.head
+            entries.last { $0.serves(profile: profile, secret: secret, planned) }
         }
-        if let kept { return kept }
+        if let kept {
+            connectionKept = kept
+            return kept.head
+        }
         let made = try make()
         let entry = Entry(
             configuration: planned.snapshot, profile: profile, secret: secret, url: planned.url, forwarded: planned.forwarded, head: made)
+        connectionKept = entry
         entries.withLock { entries in
             if let first = entries.first, first.configuration !== planned.snapshot { entries.removeAll() }
             // A secret that was replaced is not kept in memory longer than needed.
@@ -50,8 +62,16 @@ final class UpstreamHeadCache: Sendable {
         return made
     }
 
+    /// `head` for a caller that keeps no head of its own.
+    func head<Failure: Error>(
+        profile: ProfileID, secret: String, for planned: ProxyEngine.PlannedRequest, make: () throws(Failure) -> UpstreamRequest.Head
+    ) throws(Failure) -> UpstreamRequest.Head {
+        var none: Entry?
+        return try head(profile: profile, secret: secret, for: planned, connectionKept: &none, make: make)
+    }
+
     /// The same headers in the same order.
-    private static func same(_ a: HTTPHeaders, _ b: HTTPHeaders) -> Bool {
+    fileprivate static func same(_ a: HTTPHeaders, _ b: HTTPHeaders) -> Bool {
         a.count == b.count && zip(a, b).allSatisfy { $0.name == $1.name && $0.value == $1.value }
     }
 }

@@ -81,17 +81,31 @@ final class AgentRuntime: Sendable {
 
     // MARK: Selection
 
-    /// A plan kept for the requests without a session that follow, and what it was made from.
-    private struct KeptPlan {
-        var profilesVersion: Int
-        var routingVersion: Int
+    /// A plan kept for the requests without a session that follow, and what it was made from. A
+    /// class: it is kept in several places (the agent's plans, client connections) without copies.
+    final class KeptPlan: Sendable {
+        let profilesVersion: Int
+        let routingVersion: Int
         /// The configuration it was made with (held, so that its identity is never another's).
-        var configuration: GatewayState.Snapshot
-        var healthGeneration: UInt64
+        let configuration: GatewayState.Snapshot
+        let healthGeneration: UInt64
         /// It holds from when it was made until the first window or credential expiry it saw ends.
-        var madeAt: Int64
-        var validUntil: Int64
-        var plan: CandidatePlan
+        let madeAt: Int64
+        let validUntil: Int64
+        let plan: CandidatePlan
+
+        init(
+            profilesVersion: Int, routingVersion: Int, configuration: GatewayState.Snapshot, healthGeneration: UInt64, madeAt: Int64,
+            validUntil: Int64, plan: CandidatePlan
+        ) {
+            self.profilesVersion = profilesVersion
+            self.routingVersion = routingVersion
+            self.configuration = configuration
+            self.healthGeneration = healthGeneration
+            self.madeAt = madeAt
+            self.validUntil = validUntil
+            self.plan = plan
+        }
     }
 
     private struct PlanKey: Hashable {
@@ -114,17 +128,22 @@ final class AgentRuntime: Sendable {
     /// plan saw. Plans that read anything else are made anew every time: a session's (its pin), a
     /// probe's, one that found no usable profile, one whose order is least recently used first
     /// among several profiles (every request changes it), and one with a secret read from a file.
-    func plan(provider: String, model: String, session: String?, in snapshot: GatewayState.Snapshot, now: Int64) throws
-        -> CandidatePlan
-    {
-        let key = PlanKey(provider: provider, model: model)
+    ///
+    /// `connectionKept`: the plan a client connection kept from its last request for this provider
+    /// and model (nil for none); used while it holds, and replaced by the plan returned when that
+    /// one is kept. It saves the lookup in the plans the agent keeps for every connection.
+    func plan(
+        provider: String, model: String, session: String?, in snapshot: GatewayState.Snapshot, now: Int64,
+        connectionKept: inout KeptPlan?
+    ) throws -> CandidatePlan {
         // A load of auth-state.json this plan was made from has been adopted by the recorder already.
-        if session == nil, let kept = keptPlans.withLock({ $0[key] }), kept.configuration === snapshot, kept.madeAt <= now,
-            now < kept.validUntil, kept.routingVersion == routing.currentVersion(), kept.profilesVersion == profiles.currentVersion(),
-            kept.healthGeneration == recorder.selectionGeneration()
-        {
+        if session == nil, let kept = connectionKept, isCurrent(kept, snapshot: snapshot, now: now) { return kept.plan }
+        let key = PlanKey(provider: provider, model: model)
+        if session == nil, let kept = keptPlans.withLock({ $0[key] }), isCurrent(kept, snapshot: snapshot, now: now) {
+            connectionKept = kept
             return kept.plan
         }
+        connectionKept = nil
         let (routing, routingVersion) = try currentRoutingVersioned()
         let pin = try session.flatMap { key in try sessions.current().get().sessions[key]?.pin }
         let (profiles, profilesVersion) = try self.profiles(of: provider, pinned: pin?.profile, in: snapshot)
@@ -145,8 +164,27 @@ final class AgentRuntime: Sendable {
                 if let other = plans.first?.value, other.configuration !== snapshot { plans.removeAll() }
                 plans[key] = kept
             }
+            connectionKept = kept
         }
         return plan
+    }
+
+    /// `plan` for a caller that keeps no plan of its own.
+    func plan(provider: String, model: String, session: String?, in snapshot: GatewayState.Snapshot, now: Int64) throws
+        -> CandidatePlan
+    {
+        var none: KeptPlan?
+        return try plan(provider: provider, model: model, session: session, in: snapshot, now: now, connectionKept: &none)
+    }
+
+    /// Whether `kept` holds for a request at `now` under `snapshot`: made with that configuration,
+    /// within its time, and the credential file, `auth-state.json` and the health state are as they
+    /// were when it was made (one clock read for both files).
+    private func isCurrent(_ kept: KeptPlan, snapshot: GatewayState.Snapshot, now: Int64) -> Bool {
+        guard kept.configuration === snapshot, kept.madeAt <= now, now < kept.validUntil else { return false }
+        let clock = WallClock.monotonicNanos()
+        return kept.routingVersion == routing.currentVersion(now: clock) && kept.profilesVersion == profiles.currentVersion(now: clock)
+            && kept.healthGeneration == recorder.selectionGeneration()
     }
 
     /// Until when a plan for a request without a session holds as long as its inputs do not change;

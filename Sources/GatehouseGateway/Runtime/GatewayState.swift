@@ -43,6 +43,9 @@ final class GatewayState: Sendable {
     let logger: Logger
     let events = HealthEventBroadcaster()
     private let snapshot: Mutex<Snapshot>
+    /// Counts the installed configurations (changed with the snapshot, under its lock): a
+    /// connection that kept what its last request resolved compares it without taking the lock.
+    private let snapshotGeneration = Atomic<Int>(0)
     private let agents = Mutex<[String: AgentRuntime]>([:])
     /// New agents' recorders, for the service that flushes them.
     let newRecorders: AsyncStream<HealthRecorder>
@@ -69,9 +72,21 @@ final class GatewayState: Sendable {
 
     var current: Snapshot { snapshot.withLock { $0 } }
 
+    /// The current configuration and its generation, read together.
+    var currentWithGeneration: (snapshot: Snapshot, generation: Int) {
+        snapshot.withLock { ($0, snapshotGeneration.load(ordering: .relaxed)) }
+    }
+
+    /// The generation of the current configuration, read without the lock.
+    var generation: Int { snapshotGeneration.load(ordering: .acquiring) }
+
     /// Installs a new configuration (a reload).
     func install(_ configuration: GatehouseConfiguration) throws {
-        snapshot.withLock { $0 = Self.makeSnapshot(configuration, home: home, environment: environment) }
+        let made = Self.makeSnapshot(configuration, home: home, environment: environment)
+        snapshot.withLock {
+            $0 = made
+            snapshotGeneration.add(1, ordering: .releasing)
+        }
         for agent in configuration.agents { _ = try runtime(for: agent.id) }
     }
 

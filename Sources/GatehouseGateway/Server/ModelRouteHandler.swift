@@ -33,6 +33,8 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let engine: ProxyEngine
+    /// What the last model request on this connection resolved to, for the next one.
+    private let memo = ConnectionMemo()
     /// A request is being started (and may be answered within `serve`).
     private var startingRequest = false
     /// A part went on to the router since it last heard of the end of a read.
@@ -201,15 +203,15 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard !startingRequest else {
             // An answer that ended at once started the next waiting request: that one waits for the
             // loop's next turn (no recursion through a long pipelined queue).
-            let engine = self.engine
-            context.eventLoop.execute { engine.serve(request, cancellation: cancellation, client: writer) }
+            let (engine, memo) = (self.engine, NIOLoopBound(memo, eventLoop: context.eventLoop))
+            context.eventLoop.execute { engine.serve(request, memo: memo.value, cancellation: cancellation, client: writer) }
             return
         }
         // The request goes upstream from here, on this loop: no turn of the loop between its end and
         // its upstream request. Whatever waits for the upstream resumes on this loop too (a task's
         // jobs run on the loop that enqueued them: `EventLoopConcurrency`).
         startingRequest = true
-        engine.serve(request, cancellation: cancellation, client: writer)
+        engine.serve(request, memo: memo, cancellation: cancellation, client: writer)
         startingRequest = false
     }
 

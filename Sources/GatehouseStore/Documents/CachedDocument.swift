@@ -42,6 +42,11 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
     // The reads within the interval are inlined into (and specialized for) the caller: no generic
     // metadata to look up on a hot path.
     @usableFromInline let state = Mutex(State())
+    /// Until when (`WallClock.monotonicNanos`) the last look at the file holds, and the number of
+    /// the load it found: `currentVersion()` reads them without the lock, so that readers on
+    /// several threads do not write to the memory they share. Written under the lock.
+    @usableFromInline let recentUntil = Atomic<Int64>(.min)
+    @usableFromInline let recentVersion = Atomic<Int>(0)
 
     /// The file's path as `stat` takes it, made once.
     private let cPath: [CChar]
@@ -58,6 +63,7 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
         state.withLock { state in
             state.checkedAt = nil
             state.invalidations += 1
+            recentUntil.store(.min, ordering: .releasing)
         }
     }
 
@@ -93,11 +99,18 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
     @_specialize(exported:true,where Document == AuthProfilesDocument)
     @_specialize(exported:true,where Document == AuthStateDocument)
     public func currentVersion() -> Int {
-        let now = WallClock.monotonicNanos()
-        if recheckNanos > 0, let version = state.withLock({ $0.isRecent(now: now, within: recheckNanos) ? $0.version : nil }) {
-            return version
-        }
-        return currentVersioned().version
+        currentVersion(now: WallClock.monotonicNanos())
+    }
+
+    /// `currentVersion()` at `now` (`WallClock.monotonicNanos`), for a caller that reads the clock
+    /// once for several documents.
+    @inlinable
+    @_specialize(exported:true,where Document == AuthProfilesDocument)
+    @_specialize(exported:true,where Document == AuthStateDocument)
+    public func currentVersion(now: Int64) -> Int {
+        // The version is stored before the time it holds until: a reader that sees the time sees the version.
+        if recheckNanos > 0, now < recentUntil.load(ordering: .acquiring) { return recentVersion.load(ordering: .relaxed) }
+        return lookAtFile(now: now, invalidations: state.withLock { $0.invalidations }).version
     }
 
     /// Compares the file with what was read last, and reads it again when it changed (under the
@@ -116,7 +129,14 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
                 modified: Int64(stats.st_mtim.tv_sec) * 1_000_000_000 + Int64(stats.st_mtim.tv_nsec))
             : nil
         return state.withLock { state in
-            if invalidations == nil || invalidations == state.invalidations { state.checkedAt = now }
+            let isRecent = invalidations == nil || invalidations == state.invalidations
+            if isRecent { state.checkedAt = now }
+            defer {
+                if isRecent && recheckNanos > 0 {
+                    recentVersion.store(state.version, ordering: .relaxed)
+                    recentUntil.store(now &+ recheckNanos, ordering: .releasing)
+                }
+            }
             if state.loaded && state.key == key { return (state.result, false, state.version) }
             state.key = key
             state.loaded = true

@@ -14,6 +14,9 @@ public final class HealthRecorder: Sendable {
     public let events: HealthEventBroadcaster
     let logger: Logger
     private let state: Mutex<HealthStateMachine>
+    /// The state's `selectionGeneration`, stored when it moves: read on the request path without
+    /// the lock (and without writing to memory the other event loops read).
+    private let generation = Atomic<UInt64>(0)
     let signal = WakeSignal()
     private let wallClock: @Sendable () -> Int64
 
@@ -41,7 +44,7 @@ public final class HealthRecorder: Sendable {
     public func adopt(_ document: AuthStateDocument) {
         let disk = document.statsByProfile
         let now = wallClock()
-        state.withLock {
+        withState {
             $0.adopt(disk)
             $0.openWindowsFromStats(now: now)
         }
@@ -53,14 +56,14 @@ public final class HealthRecorder: Sendable {
     /// A request is going out through `profile`.
     public func markUsed(_ profile: ProfileID) {
         let (now, clock) = (wallClock(), schedulingClock())
-        let wake = state.withLock { $0.markUsed(profile, now: now, clock: clock) }
+        let wake = withState { $0.markUsed(profile, now: now, clock: clock) }
         if wake { signal.signal() }
     }
 
     /// A request through `profile` succeeded: counters reset, its windows end.
     public func markGood(_ profile: ProfileID, model: String?) {
         let (now, clock) = (wallClock(), schedulingClock())
-        let (recovered, wake) = state.withLock { $0.markGood(profile, model: model, now: now, clock: clock) }
+        let (recovered, wake) = withState { $0.markGood(profile, model: model, now: now, clock: clock) }
         if recovered { events.publish(.profileRecovered(agent: agentID, profile: profile)) }
         if wake { signal.signal() }
     }
@@ -71,7 +74,7 @@ public final class HealthRecorder: Sendable {
         _ profile: ProfileID, model: String?, classification: FailureClassification, credentialFingerprint: String?
     ) -> CooldownPolicy.FailureEffect {
         let (now, clock) = (wallClock(), schedulingClock())
-        let (effect, wake) = state.withLock {
+        let (effect, wake) = withState {
             $0.markFailure(
                 profile, reason: classification.reason, model: model, retryAt: classification.retryAt,
                 fingerprint: credentialFingerprint, now: now, clock: clock)
@@ -113,7 +116,17 @@ public final class HealthRecorder: Sendable {
 
     /// Moves on every change of the stats that can change a selection (not on `markUsed`).
     public func selectionGeneration() -> UInt64 {
-        state.withLock { $0.selectionGeneration }
+        generation.load(ordering: .acquiring)
+    }
+
+    /// Changes the state under its lock, and publishes its selection generation when it moved.
+    private func withState<Result>(_ change: (inout HealthStateMachine) -> Result) -> Result {
+        state.withLock { state in
+            let before = state.selectionGeneration
+            let result = change(&state)
+            if state.selectionGeneration != before { generation.store(state.selectionGeneration, ordering: .releasing) }
+            return result
+        }
     }
 
     // MARK: Persisting
@@ -130,9 +143,9 @@ public final class HealthRecorder: Sendable {
                 for (provider, id) in batch.lastGood { document.lastGood[provider] = id.description }
                 return stats
             }
-            state.withLock { $0.finishFlush(disk: disk, clock: schedulingClock()) }
+            withState { $0.finishFlush(disk: disk, clock: schedulingClock()) }
         } catch {
-            state.withLock { $0.finishFlush(disk: nil, clock: schedulingClock()) }
+            withState { $0.finishFlush(disk: nil, clock: schedulingClock()) }
             logger.warning("could not write health state; will retry", metadata: ["agent": "\(agentID)", "error": "\(error)"])
             throw error
         }
@@ -150,7 +163,7 @@ public final class HealthRecorder: Sendable {
     /// Announces windows that have run out and returns how long until the next one does.
     func announceEndedWindows() -> Duration? {
         let now = wallClock()
-        let (ended, next) = state.withLock { ($0.takeEndedWindows(now: now), $0.nextWindowEnd) }
+        let (ended, next) = withState { ($0.takeEndedWindows(now: now), $0.nextWindowEnd) }
         for (profile, window) in ended {
             events.publish(.windowEnded(agent: agentID, profile: profile, window: window))
         }
