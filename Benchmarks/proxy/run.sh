@@ -13,9 +13,11 @@
 # this machine: what any proxy built on SwiftNIO costs here. Machines' speed drifts: the last lines
 # give each proxy's CPU per request as a multiple of the bare proxy's in the same run, which drifts
 # much less, and each proxy's requests per second as a share of direct's in the same round (the
-# median of the rounds' shares: direct and the proxy run seconds apart, so both meet the same
-# spell, where the table's medians may come from different rounds). --rounds N runs the three paths N times in turn at each concurrency and prints the median
-# of each figure (errors are summed): one round can land in a slow spell of the machine.
+# median of the rounds' shares; a round ends with direct once more, and the share is of the mean
+# of its two direct runs, so the proxy is compared with what the machine did around it, where the
+# table's medians may come from different rounds). --rounds N runs the paths N times in turn at
+# each concurrency and prints the median of each figure (errors are summed): one round can land in
+# a slow spell of the machine.
 # Then `gatehouse-bench interleave` measures the latency at concurrency 1 once more, for duration x
 # rounds seconds, with the three paths taken in turn one request each (so all meet the same spells):
 # the figures to read the latency a proxy adds from.
@@ -145,11 +147,12 @@ row() { # concurrency path
     "$(median "$prefix.added99")" "$(median "$prefix.cpu")"
 }
 
-# A path's requests per second as a share of direct's in the same round (seconds apart, so both
-# meet the same spell of the machine), in percent.
-share() { # wrk-line direct-wrk-line
-  awk -v r="$(field "$1" requests)" -v d="$(field "$1" duration_us)" -v rr="$(field "$2" requests)" -v dd="$(field "$2" duration_us)" \
-    'BEGIN {if (d > 0 && rr > 0 && dd > 0) printf "%.2f\n", 100 * (r / d) / (rr / dd)}'
+# A path's requests per second as a share of the mean of direct's before and after it in the same
+# round, in percent.
+share() { # wrk-line direct-wrk-line-before direct-wrk-line-after
+  awk -v r="$(field "$1" requests)" -v d="$(field "$1" duration_us)" \
+    -v r1="$(field "$2" requests)" -v d1="$(field "$2" duration_us)" -v r2="$(field "$3" requests)" -v d2="$(field "$3" duration_us)" \
+    'BEGIN {if (d > 0 && r1 > 0 && d1 > 0 && r2 > 0 && d2 > 0) printf "%.2f\n", 100 * (r / d) / ((r1 / d1 + r2 / d2) / 2)}'
 }
 
 ratios=""
@@ -163,20 +166,23 @@ for c in $concurrency; do
     cpu0=$(cpu_of $gateway_pid)
     via=$(run_wrk "$gateway_url/v1/chat/completions" "$body_gateway" "$token" "$c")
     cpu1=$(cpu_of $gateway_pid)
+    direct_after=$(run_wrk "$mock_url/v1/chat/completions" "$body_direct" "sk-bench-key" "$c")
     record "$c" direct "$direct" ""
     record "$c" bare-nio "$bare" "$direct" "$bare0" "$bare1"
     record "$c" gateway "$via" "$direct" "$cpu0" "$cpu1"
     awk -v g=$((cpu1 - cpu0)) -v gr="$(field "$via" requests)" -v b=$((bare1 - bare0)) -v br="$(field "$bare" requests)" \
       'BEGIN {if (gr > 0 && b > 0 && br > 0) printf "%.4f\n", (g / gr) / (b / br)}' >>"$work/$c.ratio"
-    share "$via" "$direct" >>"$work/$c.gateway.share"
-    share "$bare" "$direct" >>"$work/$c.bare-nio.share"
+    share "$via" "$direct" "$direct_after" >>"$work/$c.gateway.share"
+    share "$bare" "$direct" "$direct_after" >>"$work/$c.bare-nio.share"
   done
   row "$c" direct
   row "$c" bare-nio
   row "$c" gateway
   ratio=$(median "$work/$c.ratio" %.2f)
   ratios="$ratios c=$c x${ratio:-?}"
-  shares="$shares c=$c $(median "$work/$c.gateway.share" %.1f)% (bare-nio $(median "$work/$c.bare-nio.share" %.1f)%)"
+  gateway_share=$(median "$work/$c.gateway.share" %.1f)
+  bare_share=$(median "$work/$c.bare-nio.share" %.1f)
+  shares="$shares c=$c ${gateway_share:-?}% (bare-nio ${bare_share:-?}%)"
 done
 echo
 "$bench" interleave --duration $((duration * rounds)) \

@@ -152,9 +152,18 @@ struct ConnectionHandlingTests {
                 #expect(try await chat().header("x-gatehouse-profile") == "openai:k2")
                 #expect(try await world.calls("key-3") == 1)
 
-                // A reload that adds a model: the connection's next request for it is served.
-                try world.editProvider("openai") { $0["models"] = [["id": "gpt-next"]] }
+                // A reload that sends the key in x-api-key and adds a model: the connection's next
+                // request for the same model goes up the new way, and the new model is served.
+                try world.editProvider("openai") {
+                    $0["auth"] = "x-api-key"
+                    $0["models"] = [["id": "gpt-next"]]
+                }
                 #expect(await eventually { gateway.process.stderrSoFar.contains("reloaded the configuration") })
+                #expect(try await chat().status == 200)
+                let upstream = try await world.lastRequest()
+                #expect(upstream["key"] == "key-3", "\(upstream)")
+                let names = upstream["headers"]?.arrayValue?.compactMap(\.stringValue) ?? []
+                #expect(names.contains("x-api-key") && !names.contains("authorization"), "\(names)")
                 let added = try await chat("openai/gpt-next")
                 #expect(added.status == 200, "\(added.summary)")
                 #expect(try await world.lastRequest()["model"] == "gpt-next")

@@ -44,11 +44,14 @@ extension StoreTests {
                 let cached = CachedDocument(file: store.profiles, recheckAfter: .seconds(3600))
                 #expect(try cached.current().get().profiles.isEmpty)
 
+                let version = cached.currentVersion()
                 try await Self.add("openai:a", to: store)
                 // Within the interval the file is not looked at.
                 #expect(try cached.current().get().profiles.isEmpty)
+                #expect(cached.currentVersion() == version)
 
                 cached.invalidate()
+                #expect(cached.currentVersion() == version + 1, "the version alone is read without the lock")
                 #expect(try cached.current().get().profiles.keys.map(\.description) == ["openai:a"])
             }
         }

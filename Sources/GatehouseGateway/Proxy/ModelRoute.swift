@@ -44,16 +44,24 @@ final class ModelRoute: Sendable {
     func serves(agentHeader: String?, generation: Int) -> Bool {
         self.generation == generation && self.agentHeader == agentHeader
     }
+
+    /// Whether a request of this route's agent and configuration, on the `api` route for `model`
+    /// (as the client sent it), goes where this route does.
+    func serves(api: WireAPI, model: String) -> Bool {
+        self.api == api && self.model == model
+    }
 }
 
 /// What a client connection keeps from its last model request, for the next one: clients send
 /// their requests on kept-alive connections, most of them to the same model with the same
 /// credential. While nothing they were made from has changed, the next request reuses the route,
 /// the plan and the upstream head without looking them up in what the gateway keeps for every
-/// connection: a request then reads, but does not write to, memory that requests on other event
-/// loops use. Used on the connection's event loop only.
+/// connection: those lookups take no lock the event loops share and write to no memory they
+/// share. Used on the connection's event loop only. A credential that was replaced stays here
+/// (in the plan and the head) until the connection's next request or its end.
 final class ConnectionMemo {
-    /// The last route; the plan and head below belong to it.
+    /// The last route. A new one drops the plan and the head (which are checked against what they
+    /// were made from anyway: this only lets go of what the route no longer needs).
     var route: ModelRoute? {
         didSet {
             if route !== oldValue {
@@ -67,3 +75,6 @@ final class ConnectionMemo {
 
     init() {}
 }
+
+@available(*, unavailable)
+extension ConnectionMemo: Sendable {}

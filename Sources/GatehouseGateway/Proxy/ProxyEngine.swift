@@ -362,16 +362,15 @@ final class ProxyEngine: Sendable {
             throw WireError(status: .badRequest, kind: .invalidRequest, message: error.description)
         }
         let route: ModelRoute
-        if let kept, kept.api == api, kept.model == scan.model {
+        if let kept, kept.serves(api: api, model: scan.model) {
             route = kept
+            (log.provider, log.model) = (kept.providerID, kept.modelID)
         } else {
             route = try Self.route(
                 scan.model, api: api, agentHeader: agentHeader, runtime: runtime, snapshot: snapshot, generation: generation, log: &log)
             memo.route = route
         }
         let (providerID, modelID, provider) = (route.providerID, route.modelID, route.provider)
-        log.provider = providerID
-        log.model = modelID
         // The client's bytes go up as they came, around the provider's model id.
         let upstreamBody = Self.upstreamBody(body, replacing: scan.modelRange, with: route.encodedModelID)
 

@@ -6,8 +6,9 @@ import Synchronization
 /// The heads of upstream requests, encoded once: the requests of one credential to one provider
 /// share a head while the client's forwarded headers are the same (a client sends the same ones
 /// every time; those that change with every request go after the head). A head is made again for a
-/// new secret (a refreshed OAuth token, an edited key), which drops the old secret's, a new
-/// configuration, or other forwarded headers.
+/// new secret (a refreshed OAuth token, an edited key), which drops the old secret's from here, a
+/// new configuration, or other forwarded headers. A client connection keeps the head of its last
+/// request too (`ConnectionMemo`).
 final class UpstreamHeadCache: Sendable {
     struct Entry: Sendable {
         /// The configuration it was made with (held, so that its identity is never another's).
@@ -71,7 +72,7 @@ final class UpstreamHeadCache: Sendable {
     }
 
     /// The same headers in the same order.
-    fileprivate static func same(_ a: HTTPHeaders, _ b: HTTPHeaders) -> Bool {
+    private static func same(_ a: HTTPHeaders, _ b: HTTPHeaders) -> Bool {
         a.count == b.count && zip(a, b).allSatisfy { $0.name == $1.name && $0.value == $1.value }
     }
 }

@@ -139,7 +139,9 @@ final class AgentRuntime: Sendable {
         // A load of auth-state.json this plan was made from has been adopted by the recorder already.
         if session == nil, let kept = connectionKept, isCurrent(kept, snapshot: snapshot, now: now) { return kept.plan }
         let key = PlanKey(provider: provider, model: model)
-        if session == nil, let kept = keptPlans.withLock({ $0[key] }), isCurrent(kept, snapshot: snapshot, now: now) {
+        if session == nil, let kept = keptPlans.withLock({ $0[key] }), kept !== connectionKept,
+            isCurrent(kept, snapshot: snapshot, now: now)
+        {
             connectionKept = kept
             return kept.plan
         }
@@ -167,14 +169,6 @@ final class AgentRuntime: Sendable {
             connectionKept = kept
         }
         return plan
-    }
-
-    /// `plan` for a caller that keeps no plan of its own.
-    func plan(provider: String, model: String, session: String?, in snapshot: GatewayState.Snapshot, now: Int64) throws
-        -> CandidatePlan
-    {
-        var none: KeptPlan?
-        return try plan(provider: provider, model: model, session: session, in: snapshot, now: now, connectionKept: &none)
     }
 
     /// Whether `kept` holds for a request at `now` under `snapshot`: made with that configuration,

@@ -109,7 +109,8 @@ public final class CachedDocument<Document: StoreDocument>: Sendable {
     @_specialize(exported:true,where Document == AuthStateDocument)
     public func currentVersion(now: Int64) -> Int {
         // The version is stored before the time it holds until: a reader that sees the time sees the version.
-        if recheckNanos > 0, now < recentUntil.load(ordering: .acquiring) { return recentVersion.load(ordering: .relaxed) }
+        guard recheckNanos > 0 else { return lookAtFile(now: now, invalidations: nil).version }
+        if now < recentUntil.load(ordering: .acquiring) { return recentVersion.load(ordering: .relaxed) }
         return lookAtFile(now: now, invalidations: state.withLock { $0.invalidations }).version
     }
 

@@ -13,6 +13,7 @@ public final class HealthRecorder: Sendable {
     public let store: AgentStore
     public let events: HealthEventBroadcaster
     let logger: Logger
+    /// Changed through `withState` (which keeps `generation` in step); read with `withLock`.
     private let state: Mutex<HealthStateMachine>
     /// The state's `selectionGeneration`, stored when it moves: read on the request path without
     /// the lock (and without writing to memory the other event loops read).
@@ -120,7 +121,7 @@ public final class HealthRecorder: Sendable {
     }
 
     /// Changes the state under its lock, and publishes its selection generation when it moved.
-    private func withState<Result>(_ change: (inout HealthStateMachine) -> Result) -> Result {
+    private func withState<Value>(_ change: (inout HealthStateMachine) -> Value) -> Value {
         state.withLock { state in
             let before = state.selectionGeneration
             let result = change(&state)
@@ -133,7 +134,7 @@ public final class HealthRecorder: Sendable {
 
     /// Writes queued changes now, merging them into what is on disk under the lock.
     public func flush() async throws {
-        guard let batch = state.withLock({ $0.beginFlush() }) else { return }
+        guard let batch = withState({ $0.beginFlush() }) else { return }
         let policy = state.withLock { $0.policy }
         do {
             let disk = try await store.state.update(logger: logger) { document -> [ProfileID: UsageStats] in
