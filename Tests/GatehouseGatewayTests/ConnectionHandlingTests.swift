@@ -80,16 +80,21 @@ struct ConnectionHandlingTests {
             try await GatewayProcess.with(home: world.home) { gateway in
                 let connection = try RawConnection(to: gateway)
                 try connection.send(
-                    RawRequest.make("HEAD", "/healthz") + RawRequest.make("HEAD", "/nowhere") + RawRequest.chat(gateway)
-                        + RawRequest.make("GET", "/healthz"))
+                    RawRequest.make("HEAD", "/healthz") + RawRequest.make("HEAD", "/nowhere")
+                        + RawRequest.make("HEAD", "/v1/models", headers: [("authorization", "Bearer \(gateway.token)")])
+                        + RawRequest.chat(gateway) + RawRequest.make("GET", "/healthz"))
 
-                // The router has no HEAD routes: two 404 heads. Their answers have no body to hold
-                // back (the handler test covers that); this checks that the answers stay in step
-                // with the requests, the router's and the model route's.
-                for _ in 0..<2 {
-                    let head = try await connection.take(through: "\r\n\r\n")
-                    #expect(head.hasPrefix("HTTP/1.1 404 Not Found\r\n"), "\(head)")
-                }
+                // HEAD /healthz: the GET answer's head, with its length, and no body; then a 404 head
+                // for a route that does not exist. The answers stay in step with the requests, the
+                // router's and the model route's.
+                let health = try await connection.take(through: "\r\n\r\n")
+                #expect(health.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(health)")
+                #expect(health.lowercased().contains("content-length: 15\r\n"), "\(health)")
+                let missing = try await connection.take(through: "\r\n\r\n")
+                #expect(missing.hasPrefix("HTTP/1.1 404 Not Found\r\n"), "\(missing)")
+                let models = try await connection.take(through: "\r\n\r\n")
+                #expect(models.hasPrefix("HTTP/1.1 200 OK\r\n"), "\(models)")
+                #expect(models.lowercased().contains("content-type: application/json"), "\(models)")
                 let completion = try await connection.readAnswer()
                 #expect(completion.status == 200, "\(completion.summary)")
                 #expect(completion.json?["object"] == "chat.completion", "\(completion.summary)")

@@ -10,11 +10,16 @@ struct GatewayRoutes: Sendable {
     let engine: ProxyEngine
     let catalog: ModelCatalog
 
+    /// Each route answers HEAD as GET; the connection's handler sends the head alone (`ModelRouteHandler`).
     func add(to router: Router<BasicRequestContext>) {
         router.get("/v1/models") { request, _ in models(request) }
-        router.get("/healthz") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
-        }
+        router.head("/v1/models") { request, _ in models(request) }
+        router.get("/healthz") { _, _ in health() }
+        router.head("/healthz") { _, _ in health() }
+    }
+
+    private func health() -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
     }
 
     /// Every `provider/model` the agent has auth for (`?all=true`: every model), from the agent's
@@ -46,6 +51,7 @@ struct GatewayRoutes: Sendable {
 
     private static func response(_ error: WireError) -> Response {
         Response(
-            status: .init(code: Int(error.status.code)), headers: [.contentType: "application/json"], body: .init(byteBuffer: error.body(for: .openAIChat)))
+            status: .init(code: Int(error.status.code)), headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: error.body(for: .openAIChat)))
     }
 }
