@@ -2,7 +2,7 @@
 # Instructions per proxied request: a deterministic measure of the gateway's work, for comparing two
 # builds on a machine whose speed drifts too much for CPU time to tell a few percent apart.
 #
-#   Benchmarks/proxy/instructions.sh [--requests 1000] [--keep DIR] GATEWAY_BINARY [GATEWAY_BINARY ...]
+#   Benchmarks/proxy/instructions.sh [--requests 1000] [--content-bytes N] [--keep DIR] GATEWAY_BINARY [GATEWAY_BINARY ...]
 #
 # For each binary: starts the mock provider (release build of this checkout) and the gateway under
 # valgrind's callgrind (apt-get install valgrind), with one OpenAI key; sends 500 requests to warm up
@@ -10,24 +10,28 @@
 # (POST /v1/chat/completions, small body, plain answer, one at a time on one keep-alive connection)
 # and prints the instructions the gateway executed per request. The same binary measures the same
 # within about 1% (timers and the file watcher run beside the requests). --keep DIR keeps each
-# profile (DIR/NAME.callgrind, for callgrind_annotate). The binary is copied without its debug
-# information (valgrind cannot read what Swift's toolchain writes); symbols are kept.
+# profile (DIR/NAME.callgrind, for callgrind_annotate). --content-bytes N makes the message's text N
+# bytes long (a long conversation's request) instead of "Say hello.". The binary is copied without
+# its debug information (valgrind cannot read what Swift's toolchain writes); symbols are kept.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 requests=1000
+content_bytes=0
 keep=""
 binaries=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --requests) requests=$2; shift 2 ;;
+    --content-bytes) content_bytes=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) binaries+=("$1"); shift ;;
   esac
 done
 case "$requests" in '' | *[!0-9]*) requests=0 ;; esac
+case "$content_bytes" in '' | *[!0-9]*) echo "--content-bytes takes a whole number" >&2; exit 2 ;; esac
 [ "$requests" -ge 1 ] || { echo "--requests takes a whole number of 1 or more" >&2; exit 2; }
-[ ${#binaries[@]} -ge 1 ] || { echo "usage: $0 [--requests N] [--keep DIR] GATEWAY_BINARY ..." >&2; exit 2; }
+[ ${#binaries[@]} -ge 1 ] || { echo "usage: $0 [--requests N] [--content-bytes N] [--keep DIR] GATEWAY_BINARY ..." >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "valgrind is needed: apt-get install valgrind" >&2; exit 2; }
 for binary in "${binaries[@]}"; do [ -x "$binary" ] || { echo "$binary is not an executable" >&2; exit 2; }; done
 [ -z "$keep" ] || mkdir -p "$keep"
@@ -58,13 +62,15 @@ for binary in "${binaries[@]}"; do
   for _ in $(seq 120); do grep -q "listening on" "$work/$name.log" && break; sleep 0.5; done
   url=$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$work/$name.log")
   [ -n "$url" ] || { echo "$name did not start under valgrind: $(tail -5 "$work/$name.log")" >&2; exit 1; }
-  python3 - "$url" "$home/gateway-token" "$requests" "$gateway" <<'PY'
+  python3 - "$url" "$home/gateway-token" "$requests" "$gateway" "$content_bytes" <<'PY'
 import http.client, subprocess, sys, urllib.parse
 url, token_file, count, pid = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 token = open(token_file).read().strip()
 parts = urllib.parse.urlparse(url)
 connection = http.client.HTTPConnection(parts.hostname, parts.port)
-body = b'{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"Say hello."}],"max_tokens":16,"stream":false}'
+content_bytes = int(sys.argv[5])
+content = b"Say hello." if content_bytes == 0 else (b"Say hello, " * (content_bytes // 11 + 1))[:content_bytes]
+body = b'{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"' + content + b'"}],"max_tokens":16,"stream":false}'
 def send(n):
     for _ in range(n):
         connection.request("POST", "/v1/chat/completions", body, {"Authorization": "Bearer " + token, "Content-Type": "application/json"})

@@ -42,6 +42,27 @@ struct RequestBodyScanTests {
         #expect(scanned == parsed, "\(value): parser \(parsed), scan \(scanned)")
     }
 
+    @Test("Strings are taken or refused as the full parser does, wherever their quotes, escapes and control characters fall")
+    func stringsAgreeWithParser() throws {
+        // Pieces of a string's text: plain and multi-byte characters, escapes, and what ends a
+        // string or may not stand in one (a quote, control characters).
+        let pieces = ["a", "é", "😀", #"\""#, #"\\"#, #"\n"#, #"\u00e9"#, "\"", "\u{01}", "\n", "\u{7F}", "bcdefgh", "ijklmnopqrstuvwxyz0123"]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+        for _ in 0..<2000 {
+            let text = (0..<next(24)).map { _ in pieces[next(pieces.count)] }.joined()
+            // The string starts at every offset from a word's start.
+            let body = #"{"model":"a/b","# + String(repeating: " ", count: next(8)) + #""x":""# + text + #""}"#
+            let parsed = (try? JSONValue.parse(Array(body.utf8))) != nil
+            let scanned = try? scan(body).get()
+            #expect((scanned != nil) == parsed, "\(body.debugDescription): parser \(parsed), scan \(scanned != nil)")
+            if let scanned { #expect(scanned.model == "a/b") }
+        }
+    }
+
     @Test("Invalid UTF-8 in the model is refused")
     func invalidUTF8() {
         var bytes = Array(#"{"model":"a/b"#.utf8)

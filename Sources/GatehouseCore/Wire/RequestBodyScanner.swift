@@ -57,7 +57,9 @@ private struct Scanner {
         } else {
             while true {
                 skipSpace()
-                guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw .malformed(error("expected '\"' to begin an object key")) }
+                guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else {
+                    throw .malformed(error("expected '\"' to begin an object key"))
+                }
                 let keyStart = i
                 try skipString()
                 let isModel = isKey(keyStart, "model")
@@ -117,6 +119,18 @@ private struct Scanner {
     private mutating func skipString() throws(RequestBodyScanError) {
         i += 1
         while i < bytes.count {
+            // A string's text (most of a chat request's bytes) is passed over eight bytes at a time
+            // up to the next byte that needs a look: a quote, a backslash or a control character.
+            while i &+ 8 <= bytes.count {
+                let stops = Self.stops(in: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+                if stops == 0 {
+                    i &+= 8
+                } else {
+                    i &+= stops.trailingZeroBitCount >> 3
+                    break
+                }
+            }
+            guard i < bytes.count else { break }
             let byte = bytes[i]
             if byte == UInt8(ascii: "\"") {
                 i += 1
@@ -130,6 +144,21 @@ private struct Scanner {
             i += 1
         }
         throw .malformed(error("unterminated string"))
+    }
+
+    /// The high bit of each byte of `word` (eight bytes of the body, the first one lowest) that is
+    /// a quote, a backslash or below 0x20. The lowest byte flagged is the first such byte; bytes
+    /// above it may be flagged too (a borrow carries upward), so only the lowest counts.
+    @inline(__always)
+    private static func stops(in word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        /// The bytes of `x` that are zero.
+        func zeros(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & highBits }
+        let quotes = zeros(word ^ (ones &* UInt64(UInt8(ascii: "\""))))
+        let backslashes = zeros(word ^ (ones &* UInt64(UInt8(ascii: "\\"))))
+        let controls = (word &- ones &* 0x20) & ~word & highBits
+        return quotes | backslashes | controls
     }
 
     private mutating func skipValue(depth: Int) throws(RequestBodyScanError) {
@@ -150,7 +179,9 @@ private struct Scanner {
             while true {
                 skipSpace()
                 if isObject {
-                    guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw .malformed(error("expected '\"' to begin an object key")) }
+                    guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else {
+                        throw .malformed(error("expected '\"' to begin an object key"))
+                    }
                     try skipString()
                     skipSpace()
                     guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw .malformed(error("expected ':' after object key")) }
@@ -165,7 +196,8 @@ private struct Scanner {
                     continue
                 }
                 guard bytes[i] == close else {
-                    throw .malformed(error(isObject ? "expected ',' or '}' after object member" : "expected ',' or ']' after array element"))
+                    throw .malformed(
+                        error(isObject ? "expected ',' or '}' after object member" : "expected ',' or ']' after array element"))
                 }
                 i += 1
                 return
