@@ -119,17 +119,14 @@ final class ProxyEngine: Sendable {
     private func upstreamRequest(_ secret: String, of profile: AuthProfile, _ planned: PlannedRequest, memo: ConnectionMemo? = nil)
         throws(OAuthError) -> UpstreamRequest
     {
-        func make() throws(OAuthError) -> UpstreamRequest.Head {
+        var kept = memo?.head
+        let head = try upstreamHeads.head(profile: profile.id, secret: secret, for: planned, connectionKept: &kept) {
+            () throws(OAuthError) in
             var headers = Self.upstreamHeaders(planned.forwarded)
             try addCredential(secret, of: profile, provider: planned.provider, to: &headers)
             return UpstreamRequest.Head(method: .POST, url: planned.url, headers: headers)
         }
-        let head =
-            if let memo {
-                try upstreamHeads.head(profile: profile.id, secret: secret, for: planned, connectionKept: &memo.head, make: make)
-            } else {
-                try upstreamHeads.head(profile: profile.id, secret: secret, for: planned, make: make)
-            }
+        memo?.head = kept
         return UpstreamRequest(head: head, headers: planned.perRequest, body: planned.body)
     }
 

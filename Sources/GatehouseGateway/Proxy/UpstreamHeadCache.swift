@@ -34,9 +34,9 @@ final class UpstreamHeadCache: Sendable {
     /// The head of a request with `profile`'s credential `secret` for `planned`: a kept one, or
     /// the one `make` makes (kept for the requests that follow).
     ///
-    /// `connectionKept`: the head a client connection kept from its last request (nil for none);
-    /// used when it is the one this request needs, and replaced by the head returned. It saves the
-    /// search of the heads kept for every connection.
+    /// `connectionKept`: the head a client connection kept from its last request (nil for none, or
+    /// for a caller that keeps none); used when it is the one this request needs, and replaced by
+    /// the head returned. It saves the search of the heads kept for every connection.
     func head<Failure: Error>(
         profile: ProfileID, secret: String, for planned: ProxyEngine.PlannedRequest, connectionKept: inout Entry?,
         make: () throws(Failure) -> UpstreamRequest.Head
@@ -61,14 +61,6 @@ final class UpstreamHeadCache: Sendable {
             entries.append(entry)
         }
         return made
-    }
-
-    /// `head` for a caller that keeps no head of its own.
-    func head<Failure: Error>(
-        profile: ProfileID, secret: String, for planned: ProxyEngine.PlannedRequest, make: () throws(Failure) -> UpstreamRequest.Head
-    ) throws(Failure) -> UpstreamRequest.Head {
-        var none: Entry?
-        return try head(profile: profile, secret: secret, for: planned, connectionKept: &none, make: make)
     }
 
     /// The same headers in the same order.
