@@ -10,7 +10,9 @@ import Synchronization
 /// new configuration, or other forwarded headers. A client connection keeps the head of its last
 /// request too (`ConnectionMemo`).
 final class UpstreamHeadCache: Sendable {
-    struct Entry: Sendable {
+    /// A class: a request takes its connection's kept entry by one reference, not a copy of each
+    /// field.
+    final class Entry: Sendable {
         /// The configuration it was made with (held, so that its identity is never another's).
         let configuration: GatewayState.Snapshot
         let profile: ProfileID
@@ -18,6 +20,18 @@ final class UpstreamHeadCache: Sendable {
         let url: UpstreamURL
         let forwarded: HTTPHeaders
         let head: UpstreamRequest.Head
+
+        init(
+            configuration: GatewayState.Snapshot, profile: ProfileID, secret: String, url: UpstreamURL, forwarded: HTTPHeaders,
+            head: UpstreamRequest.Head
+        ) {
+            self.configuration = configuration
+            self.profile = profile
+            self.secret = secret
+            self.url = url
+            self.forwarded = forwarded
+            self.head = head
+        }
 
         /// Whether this is the head of a request with `profile`'s credential `secret` for `planned`.
         func serves(profile: ProfileID, secret: String, _ planned: ProxyEngine.PlannedRequest) -> Bool {

@@ -10,8 +10,9 @@ import NIOHTTP1
 /// checks (`UpstreamRequest.isValidHeaderValue`).
 public struct UpstreamRequest: Sendable {
     /// A request's method, target and headers (with `Host`), encoded once: the requests of one
-    /// credential to one provider share theirs.
-    public struct Head: Sendable {
+    /// credential to one provider share theirs. A class: the requests that share it hold it by one
+    /// reference.
+    public final class Head: Sendable {
         public let url: UpstreamURL
         /// The head as the connection's response decoder sees it go by (it frames the answer by the
         /// method); its headers lack the request's `Content-Length`.

@@ -24,7 +24,8 @@ struct HealthStateMachine {
 
         /// Queues a success; consecutive successes of a profile collapse into the latest.
         mutating func recordSuccess(_ id: ProfileID, model: String?, at: Int64) {
-            trailingAbsorbed[id] = nil
+            // Usually empty: no lookup (no hash of the id) then.
+            if !trailingAbsorbed.isEmpty { trailingAbsorbed[id] = nil }
             if let index = trailingSuccess[id] {
                 operations[index] = .success(id, model: model, at: at)
             } else {
@@ -86,8 +87,13 @@ struct HealthStateMachine {
 
     mutating func markUsed(_ id: ProfileID, now: Int64, clock: Int64) -> Bool {
         policy.recordUse(&stats[id, default: UsageStats()], now: now)
-        pending.uses[id, default: .min] = max(pending.uses[id, default: .min], now)
+        // One lookup: the entry is changed in place.
+        Self.raise(&pending.uses[id, default: .min], to: now)
         return schedule(clock + useDelay)
+    }
+
+    private static func raise(_ value: inout Int64, to other: Int64) {
+        if other > value { value = other }
     }
 
     mutating func markGood(_ id: ProfileID, model: String?, now: Int64, clock: Int64) -> (recovered: Bool, wake: Bool) {
