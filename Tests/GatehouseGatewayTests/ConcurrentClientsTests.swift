@@ -51,6 +51,14 @@ struct ConcurrentClientsTests {
                 let allLogged = await eventually(timeout: .seconds(5)) { requestLines().count >= total }
                 #expect(allLogged, "\(requestLines().count) request lines for \(total) requests")
                 #expect(requestLines().count == total, "one line per request")
+                // Each line whole, where the lines of both event loops were gathered and written:
+                // `2026-11-22T21:39:51+0000 info gatehouse: agent=main attempts=1 ... [GatehouseGateway] request`.
+                let malformed = requestLines().filter { line in
+                    !(line.first?.isNumber ?? false) || !line.contains(" info gatehouse: agent=main attempts=1 ")
+                        || !(line.hasSuffix(" wire=openai-chat [GatehouseGateway] request")
+                            || line.hasSuffix(" wire=anthropic-messages [GatehouseGateway] request"))
+                }
+                #expect(malformed.isEmpty, "\(malformed.prefix(3))")
                 let lines = gateway.process.stderrSoFar.split(separator: "\n")
                 let notOK = lines.filter { $0.contains("status=") && !$0.contains(" status=200 ") }
                 #expect(notOK.isEmpty, "log lines with a status other than 200: \(notOK.prefix(10))")

@@ -73,6 +73,18 @@ struct LogLine {
         bytes = []
         bytes.reserveCapacity(96 + fields * 32)
         bytes.append(contentsOf: Self.clock.timestamp().utf8)
+        self.begin(level: level, label: label)
+    }
+
+    /// A line that goes on at the end of `bytes` (lines gathered before it), stamped `timestamp`.
+    fileprivate init(after bytes: [UInt8], timestamp: [UInt8], level: Logger.Level, label: String, fields: Int) {
+        self.bytes = bytes
+        self.bytes.reserveCapacity(bytes.count + 96 + fields * 32)
+        self.bytes.append(contentsOf: timestamp)
+        self.begin(level: level, label: label)
+    }
+
+    private mutating func begin(level: Logger.Level, label: String) {
         bytes.append(UInt8(ascii: " "))
         bytes.append(contentsOf: level.rawValue.utf8)
         if !label.isEmpty {
@@ -172,16 +184,21 @@ struct LogLine {
             let now = time(nil)
             return cached.withLock { cached in
                 if cached.second == now { return cached.text }
-                var seconds = now
-                var local = tm()
-                var buffer = [CChar](repeating: 0, count: 64)
-                guard localtime_r(&seconds, &local) != nil else { return "<unknown>" }
-                let count = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &local)
-                let text = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                let text = String(decoding: LogLine.format(second: now), as: UTF8.self)
                 cached = (now, text)
                 return text
             }
         }
+    }
+
+    /// The local time of `second` as a line begins with it.
+    fileprivate static func format(second: Int) -> [UInt8] {
+        var seconds = second
+        var local = tm()
+        var buffer = [CChar](repeating: 0, count: 64)
+        guard localtime_r(&seconds, &local) != nil else { return Array("<unknown>".utf8) }
+        let count = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &local)
+        return buffer[..<count].map { UInt8(bitPattern: $0) }
     }
 
     private static let clock = Clock()
@@ -196,6 +213,9 @@ enum StandardErrorOutput {
     /// value), and only that thread touches it.
     private final class Pending: @unchecked Sendable {
         var bytes: [UInt8] = []
+        /// The formatted time of `second`, kept by this thread (no lock shared with the others).
+        var second = -1
+        var timestamp: [UInt8] = []
     }
 
     private static let pending = ThreadSpecificVariable<Pending>()
@@ -213,15 +233,47 @@ enum StandardErrorOutput {
             writeAll(line)
             return
         }
-        let gathered: Pending
-        if let existing = pending.currentValue {
-            gathered = existing
-        } else {
-            gathered = Pending()
-            pending.currentValue = gathered
-        }
+        let gathered = self.gathered()
         let first = gathered.bytes.isEmpty
         gathered.bytes.append(contentsOf: line)
+        wrote(gathered, first: first, now: now, on: loop)
+    }
+
+    /// Builds a line (`build` adds its fields and ends it) and writes it as `write` does; on an
+    /// event loop it is built in place behind the lines gathered there, stamped with a time that
+    /// loop's thread keeps (no buffer of its own, no copy, no lock).
+    static func writeLine(level: Logger.Level, label: String, fields: Int, _ build: (inout LogLine) -> Void) {
+        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop else {
+            var line = LogLine(level: level, label: label, fields: fields)
+            build(&line)
+            return writeAll(line.bytes)
+        }
+        let gathered = self.gathered()
+        let first = gathered.bytes.isEmpty
+        let second = time(nil)
+        if second != gathered.second {
+            gathered.timestamp = LogLine.format(second: second)
+            gathered.second = second
+        }
+        // The gathered bytes move into the line and back: no copy of them.
+        var line = LogLine(after: gathered.bytes, timestamp: gathered.timestamp, level: level, label: label, fields: fields)
+        gathered.bytes = []
+        build(&line)
+        gathered.bytes = line.bytes
+        wrote(gathered, first: first, now: false, on: loop)
+    }
+
+    /// This thread's gathered lines.
+    private static func gathered() -> Pending {
+        if let existing = pending.currentValue { return existing }
+        let made = Pending()
+        pending.currentValue = made
+        return made
+    }
+
+    /// After a line was added to `gathered`: written now when asked or when enough has gathered,
+    /// else within `gatherTime` of the first line.
+    private static func wrote(_ gathered: Pending, first: Bool, now: Bool, on loop: any EventLoop) {
         if now || gathered.bytes.count >= flushSize {
             flush(gathered)
         } else if first {

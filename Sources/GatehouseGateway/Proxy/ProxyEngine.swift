@@ -93,8 +93,9 @@ final class ProxyEngine: Sendable {
             return deliver(answer(for: error, log: &log), log: log, to: client)
         }
         var first: FirstAttempt?
-        if let entry = planned.order.first, !entry.awaitingProbe,
-            let prepared = prepareWithSecretAtHand(entry.profile, planned, memo: memo)
+        // The first candidate is read where it is in the plan (no copy of it).
+        if !planned.order.isEmpty, !planned.order[0].awaitingProbe,
+            let prepared = prepareWithSecretAtHand(planned.order[0].profile, planned, memo: memo)
         {
             if startOnIdleConnection(prepared, planned, cancellation: cancellation, client: client, log: log) { return }
             first = prepared
@@ -150,9 +151,7 @@ final class ProxyEngine: Sendable {
                     requestID: log.requestID, attempts: 1)
                 return deliver(answer, log: log, to: client)
             }
-            var sent = prepared
-            sent.result = result
-            finishInTask(planned, first: sent, cancellation: cancellation, client: client, log: log)
+            finishInTask(planned, first: prepared.sent(result), cancellation: cancellation, client: client, log: log)
         }
         if started { planned.runtime.recorder.markUsed(profile) }
         return started
@@ -284,13 +283,26 @@ final class ProxyEngine: Sendable {
         }
     }
 
-    /// The first attempt, made before the task: its request, and how it went if it was sent.
-    struct FirstAttempt: Sendable {
-        var profile: ProfileID
-        var secret: String
-        var request: UpstreamRequest
+    /// The first attempt, made before the task: its request, and how it went if it was sent. A
+    /// class: the callback of its upstream request holds it by one reference.
+    final class FirstAttempt: Sendable {
+        let profile: ProfileID
+        let secret: String
+        let request: UpstreamRequest
         /// Nil when it was not sent (no idle connection).
-        var result: Result<UpstreamResponse, any Error>?
+        let result: Result<UpstreamResponse, any Error>?
+
+        init(profile: ProfileID, secret: String, request: UpstreamRequest, result: Result<UpstreamResponse, any Error>? = nil) {
+            self.profile = profile
+            self.secret = secret
+            self.request = request
+            self.result = result
+        }
+
+        /// The same attempt, sent, with how it went.
+        func sent(_ result: Result<UpstreamResponse, any Error>) -> FirstAttempt {
+            FirstAttempt(profile: profile, secret: secret, request: request, result: result)
+        }
     }
 
     /// Checks the request (token, agent, session, body, model, provider) and plans its credentials.
@@ -970,8 +982,10 @@ struct RequestLogger: Sendable {
 
     func emit(_ log: RequestLog, duration: Duration) {
         guard logger.logLevel <= .info else { return }
-        if let line = directLine(log, duration: duration) {
-            line.write()
+        if let directLabel {
+            StandardErrorOutput.writeLine(level: .info, label: directLabel, fields: 10) { line in
+                Self.fill(&line, log, duration: duration)
+            }
             return
         }
         var metadata = Logger.Metadata(minimumCapacity: 10)
@@ -983,9 +997,14 @@ struct RequestLogger: Sendable {
     func directLine(_ log: RequestLog, duration: Duration) -> LogLine? {
         guard let directLabel else { return nil }
         var line = LogLine(level: .info, label: directLabel, fields: 10)
-        Self.forEachField(of: log, duration: duration) { key, value in line.field(key, value) }
-        line.end(source: Self.source, message: "request")
+        Self.fill(&line, log, duration: duration)
         return line
+    }
+
+    /// The fields and end of the line.
+    private static func fill(_ line: inout LogLine, _ log: RequestLog, duration: Duration) {
+        forEachField(of: log, duration: duration) { key, value in line.field(key, value) }
+        line.end(source: source, message: "request")
     }
 
     /// The line's fields, the keys in sorted order (as the handler writes them).

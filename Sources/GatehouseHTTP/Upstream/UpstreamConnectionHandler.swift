@@ -29,6 +29,8 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
     }
 
     private let client: UpstreamHTTPClient
+    /// Sends the requests (past the response decoder, which it tells each request's head).
+    private let writer: UpstreamRequestWriter
     private let timeouts: Timeouts
     private var phase = Phase.idle(since: .now())
     private var exchange: UpstreamExchange?
@@ -44,8 +46,9 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
     /// Set once the channel exists; cleared when it closes (it refers back to this handler).
     var connection: UpstreamConnection?
 
-    init(client: UpstreamHTTPClient, timeouts: Timeouts) {
+    init(client: UpstreamHTTPClient, writer: UpstreamRequestWriter, timeouts: Timeouts) {
         self.client = client
+        self.writer = writer
         self.timeouts = timeouts
     }
 
@@ -83,11 +86,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
         let now = NIODeadline.now()
         phase = .awaitingHead(since: now)
         arm(now + timeouts.tick)
-        // The head for the response decoder, then the request as encoded (`UpstreamRequestWriter`).
-        let request = exchange.request
-        context.write(wrapOutboundOut(.head(request.head.head)), promise: nil)
-        for piece in request.wire { context.write(wrapOutboundOut(.body(.byteBuffer(piece))), promise: nil) }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        writer.send(exchange.request)
     }
 
     func close(ifServing exchange: UpstreamExchange) {

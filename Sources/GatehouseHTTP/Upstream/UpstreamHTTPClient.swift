@@ -227,12 +227,14 @@ public final class UpstreamHTTPClient: Sendable {
                         handshake = waiter.promise.futureResult
                         try pipeline.addHandler(waiter)
                     }
-                    // Requests go out as `UpstreamRequest` encoded them (`UpstreamRequestWriter`);
-                    // answers are parsed by NIO's decoder, which sees each request head go by (it
-                    // needs the method to frame the answer).
-                    try pipeline.addHandler(UpstreamRequestWriter())
-                    try pipeline.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
-                    let handler = UpstreamConnectionHandler(client: self, timeouts: timeouts)
+                    // Requests go out as `UpstreamRequest` encoded them, written past the decoder
+                    // (`UpstreamRequestWriter`); answers are parsed by NIO's decoder, which the
+                    // writer tells each request head (it needs the method to frame the answer).
+                    let decoder = HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)
+                    let writer = UpstreamRequestWriter(decoder: decoder)
+                    try pipeline.addHandler(writer)
+                    try pipeline.addHandler(ByteToMessageHandler(decoder))
+                    let handler = UpstreamConnectionHandler(client: self, writer: writer, timeouts: timeouts)
                     let connection = UpstreamConnection(id: id, endpoint: endpoint, channel: channel, handler: handler)
                     handler.connection = connection
                     try pipeline.addHandler(handler)

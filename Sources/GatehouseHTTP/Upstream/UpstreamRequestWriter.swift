@@ -2,42 +2,43 @@ import NIOCore
 import NIOHTTP1
 
 /// Sends the requests of an upstream connection as `UpstreamRequest` encoded them, in place of NIO's
-/// `HTTPRequestEncoder`: each request comes as its head, then its bytes (head and body) as body
-/// parts, then its end. The head is not written: it goes by only for the response decoder, which
-/// frames each answer by its request's method. The bytes go out as they came.
+/// `HTTPRequestEncoder`. It sits between the response decoder and the socket (or TLS): a request's
+/// head goes to the decoder alone, which frames each answer by its request's method, and its bytes
+/// are written from here, past the decoder, as they came. No request part goes through the
+/// pipeline's handlers: none is wrapped, cast or copied on its way.
+///
+/// An outbound handler only because a pipeline takes no other kind: nothing is written through it.
 final class UpstreamRequestWriter: ChannelOutboundHandler, RemovableChannelHandler {
-    typealias OutboundIn = HTTPClientRequestPart
+    typealias OutboundIn = IOData
     typealias OutboundOut = IOData
 
-    /// The promise of a head, completed with the request's first write.
-    private var headPromise: EventLoopPromise<Void>?
+    /// The connection's response decoder (the one its `ByteToMessageHandler` runs).
+    private let decoder: HTTPResponseDecoder
+    private var context: ChannelHandlerContext?
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        switch unwrapOutboundIn(data) {
-        case .head:
-            if let promise { keep(promise) }
-        case .body(let bytes):
-            context.write(wrapOutboundOut(bytes), promise: takePromise(with: promise))
-        case .end(let trailers):
-            assert(trailers == nil, "an upstream request ends with no trailers")
-            // Nothing to write: a promise completes once what was written before it is.
-            if let promise = takePromise(with: promise) { context.write(wrapOutboundOut(.byteBuffer(ByteBuffer())), promise: promise) }
-        }
+    init(decoder: HTTPResponseDecoder) {
+        self.decoder = decoder
     }
 
-    private func keep(_ promise: EventLoopPromise<Void>) {
-        if let headPromise { headPromise.futureResult.cascade(to: promise) } else { headPromise = promise }
-    }
-
-    /// `promise` joined with a head's that waits.
-    private func takePromise(with promise: EventLoopPromise<Void>?) -> EventLoopPromise<Void>? {
-        guard let waiting = headPromise else { return promise }
-        headPromise = nil
-        if let promise { promise.futureResult.cascade(to: waiting) }
-        return promise ?? waiting
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        headPromise?.fail(ChannelError.ioOnClosedChannel)
+        self.context = nil
+    }
+
+    /// Sends `request`, flushed with its last piece; nothing once the handler has left the pipeline
+    /// (the connection closed).
+    func send(_ request: UpstreamRequest) {
+        guard let context else { return }
+        decoder.write(data: .head(request.head.head))
+        let wire = request.wire
+        for piece in wire.dropLast() { context.write(NIOAny(IOData.byteBuffer(piece)), promise: nil) }
+        if let last = wire.last {
+            context.writeAndFlush(NIOAny(IOData.byteBuffer(last)), promise: nil)
+        } else {
+            context.flush()
+        }
     }
 }
