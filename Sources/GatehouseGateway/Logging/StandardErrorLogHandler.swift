@@ -79,17 +79,20 @@ struct LogLine {
     /// A line that goes on at the end of `bytes` (lines gathered before it), stamped `timestamp`.
     fileprivate init(after bytes: [UInt8], timestamp: [UInt8], level: Logger.Level, label: String, fields: Int) {
         self.bytes = bytes
-        self.bytes.reserveCapacity(bytes.count + 96 + fields * 32)
+        // Room grows by doubling, as appends would make it: a reservation of just what this line
+        // needs would move every gathered line for each new one.
+        let needed = bytes.count + 96 + fields * 32
+        if self.bytes.capacity < needed { self.bytes.reserveCapacity(Swift.max(needed, 2 * self.bytes.capacity)) }
         self.bytes.append(contentsOf: timestamp)
         self.begin(level: level, label: label)
     }
 
     private mutating func begin(level: Logger.Level, label: String) {
         bytes.append(UInt8(ascii: " "))
-        bytes.append(contentsOf: level.rawValue.utf8)
+        append(level.rawValue)
         if !label.isEmpty {
             bytes.append(UInt8(ascii: " "))
-            bytes.append(contentsOf: label.utf8)
+            append(label)
         }
         bytes.append(UInt8(ascii: ":"))
     }
@@ -118,9 +121,24 @@ struct LogLine {
 
     mutating func field(_ key: String, _ value: Value) {
         bytes.append(UInt8(ascii: " "))
-        bytes.append(contentsOf: key.utf8)
+        append(key)
         bytes.append(UInt8(ascii: "="))
         append(value)
+    }
+
+    /// A field whose key is a constant (a request line's).
+    mutating func field(_ key: StaticString, _ value: Value) {
+        bytes.append(UInt8(ascii: " "))
+        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "="))
+        append(value)
+    }
+
+    /// Text's bytes, copied from where they are (a short string's from its inline storage) rather
+    /// than one by one.
+    private mutating func append(_ text: String) {
+        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { bytes.append(contentsOf: $0) }
+        if copied == nil { bytes.append(contentsOf: text.utf8) }
     }
 
     private init(bytes: [UInt8]) { self.bytes = bytes }
@@ -128,7 +146,7 @@ struct LogLine {
     private mutating func append(_ value: Value) {
         switch value {
         case .text(let text):
-            bytes.append(contentsOf: text.utf8)
+            append(text)
         case .integer(let number):
             appendDecimal(number)
         case .thousandths(let count):
@@ -164,10 +182,12 @@ struct LogLine {
 
     /// Ends the line with its source module and message.
     mutating func end(source: String, message: String) {
-        bytes.append(contentsOf: " [".utf8)
-        bytes.append(contentsOf: source.utf8)
-        bytes.append(contentsOf: "] ".utf8)
-        bytes.append(contentsOf: message.utf8)
+        bytes.append(UInt8(ascii: " "))
+        bytes.append(UInt8(ascii: "["))
+        append(source)
+        bytes.append(UInt8(ascii: "]"))
+        bytes.append(UInt8(ascii: " "))
+        append(message)
         bytes.append(UInt8(ascii: "\n"))
     }
 

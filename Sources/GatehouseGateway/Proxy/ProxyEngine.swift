@@ -989,7 +989,7 @@ struct RequestLogger: Sendable {
             return
         }
         var metadata = Logger.Metadata(minimumCapacity: 10)
-        Self.forEachField(of: log, duration: duration) { key, value in metadata[key] = .string(value.text) }
+        Self.forEachField(of: log, duration: duration) { key, value in metadata[key.description] = .string(value.text) }
         logger.info("request", metadata: metadata)
     }
 
@@ -1008,7 +1008,7 @@ struct RequestLogger: Sendable {
     }
 
     /// The line's fields, the keys in sorted order (as the handler writes them).
-    private static func forEachField(of log: RequestLog, duration: Duration, _ body: (String, LogLine.Value) -> Void) {
+    private static func forEachField(of log: RequestLog, duration: Duration, _ body: (StaticString, LogLine.Value) -> Void) {
         if let agent = log.agent { body("agent", .text(agent)) }
         body("attempts", .integer(Int64(log.attempts)))
         if let profile = log.profile { body("auth.profile", .text(profile)) }
