@@ -52,6 +52,8 @@ public struct HTTP1Writer: ~Copyable {
 
     /// `HTTP/1.1 200 OK` and its line end.
     public mutating func statusLine(_ version: HTTPVersion, _ status: HTTPResponseStatus) {
+        // Most answers: one copy of the whole line.
+        if status == .ok && version == .http1_1 { return append("HTTP/1.1 200 OK\r\n") }
         self.version(version)
         append(UInt8(ascii: " "))
         decimal(Int(status.code))
@@ -76,6 +78,11 @@ public struct HTTP1Writer: ~Copyable {
         append(": ")
         append(value)
         append("\r\n")
+    }
+
+    /// A whole constant line, its end included (`server: gatehouse\r\n`).
+    public mutating func line(_ text: StaticString) {
+        append(text)
     }
 
     /// One `name: value` line with a decimal value (`content-length: 42`).

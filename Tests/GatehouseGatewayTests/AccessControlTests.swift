@@ -46,4 +46,21 @@ struct AccessControlTests {
             #expect(error?.message.contains(message) == true, "\(String(describing: authorization)): \(String(describing: error?.message))")
         }
     }
+
+    @Test("A token that differs from the gateway's in any one byte, in the part compared eight bytes at a time or in the rest, is refused")
+    func everyByteCounts() {
+        let bytes = Array(Self.token.utf8)
+        for index in bytes.indices {
+            var changed = bytes
+            changed[index] ^= 0x01
+            let text = String(decoding: changed, as: UTF8.self)
+            #expect(refusal(apiKey: text)?.message.contains("invalid gateway token") == true, "byte \(index)")
+            #expect(refusal(authorization: "Bearer " + text)?.message.contains("invalid gateway token") == true, "byte \(index)")
+        }
+        // Lengths alone differ: the token with a byte more or less, whatever the bytes compared.
+        for other in [bytes + [0], Array(bytes.dropLast()), [], bytes + bytes] {
+            #expect(!other.withUnsafeBufferPointer { AccessControl.constantTimeEqual($0, bytes) }, "\(other.count) bytes")
+        }
+        #expect(bytes.withUnsafeBufferPointer { AccessControl.constantTimeEqual($0, bytes) })
+    }
 }

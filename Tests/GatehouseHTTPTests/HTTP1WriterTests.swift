@@ -59,6 +59,19 @@ import Testing
                 String(buffer: buffer)
                     == "HTTP/1.0 429 Too Many Requests\r\nretry-after: 3\r\ncontent-length: \(text)\r\nserver: gatehouse\r\n\r\n")
         }
+        // The usual line is written whole; its neighbours the long way.
+        for (version, status, line) in [
+            (HTTPVersion.http1_1, HTTPResponseStatus.ok, "HTTP/1.1 200 OK"), (.http1_0, .ok, "HTTP/1.0 200 OK"),
+            (.http1_1, .created, "HTTP/1.1 201 Created"), (.http1_1, .custom(code: 299, reasonPhrase: "Fine"), "HTTP/1.1 299 Fine"),
+        ] {
+            var buffer = ByteBuffer()
+            HTTP1Writer.write(to: &buffer) { head in
+                head.statusLine(version, status)
+                head.line("server: gatehouse\r\n")
+                head.endOfHead()
+            }
+            #expect(String(buffer: buffer) == line + "\r\nserver: gatehouse\r\n\r\n")
+        }
     }
 
     @Test(

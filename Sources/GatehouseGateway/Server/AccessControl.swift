@@ -50,19 +50,28 @@ struct AccessControl: Sendable {
         }
     }
 
-    /// Whether two byte strings are equal, in a time that depends only on their lengths.
-    static func constantTimeEqual(_ a: some Collection<UInt8>, _ b: [UInt8]) -> Bool {
-        var difference = UInt8(a.count == b.count ? 0 : 1)
-        var index = 0
-        for byte in a {
-            difference |= byte ^ (index < b.count ? b[index] : 0)
-            index += 1
+    /// Whether two byte strings are equal, in a time that depends only on their lengths: every byte
+    /// of both is looked at, eight at a time where both have them.
+    static func constantTimeEqual(_ a: UnsafeBufferPointer<UInt8>, _ b: [UInt8]) -> Bool {
+        b.withUnsafeBytes { b in
+            let a = UnsafeRawBufferPointer(a)
+            var difference: UInt64 = a.count == b.count ? 0 : 1
+            let common = min(a.count, b.count)
+            var index = 0
+            while index + 8 <= common {
+                difference |=
+                    a.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ b.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                index += 8
+            }
+            while index < common {
+                difference |= UInt64(a[index] ^ b[index])
+                index += 1
+            }
+            // The rest of the longer one (the lengths differ: the result is false already).
+            for offset in index..<a.count { difference |= UInt64(a[offset]) }
+            for offset in index..<b.count { difference |= UInt64(b[offset]) }
+            return difference == 0
         }
-        while index < b.count {
-            difference |= b[index]
-            index += 1
-        }
-        return difference == 0
     }
 
     /// Whether `bytes` begin with `Bearer ` (any letter case).

@@ -231,7 +231,7 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
             head.statusLine(answerVersion, answer.status)
             head.headers(answer.headers)
             if hasBody { head.header("content-length", body.readableBytes) }
-            head.header("server", Self.serverName)
+            head.line("server: gatehouse\r\n")
             head.header("date", date)
             if let connection { head.header("connection", connection) }
             head.endOfHead()
@@ -244,7 +244,8 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         answerEnded(context: context, encoded: body)
     }
 
-    /// The `Server` header of every answer, as the router's have it.
+    /// The `Server` header of every answer, as the router's have it (and as the line that complete
+    /// answers write).
     private static let serverName = "gatehouse"
 
     /// A streamed answer's head, in the request's HTTP version, with `Server` and `Date`; it says
