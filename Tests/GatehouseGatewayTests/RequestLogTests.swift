@@ -138,4 +138,30 @@ struct StreamEndTests {
         // One byte at a time.
         #expect(sawEnd(openAI.map { String($0) }, api: .openAIChat))
     }
+
+    @Test("A request line is built behind the lines gathered before it, in their room: they are not copied, and room grows by doubling")
+    func builtInPlace() {
+        func build(_ line: inout LogLine) {
+            line.field("status", .integer(200))
+            line.end(source: "Test", message: "request")
+        }
+        var gathered: [UInt8] = []
+        gathered.reserveCapacity(4096)
+        gathered.append(contentsOf: "earlier line\n".utf8)
+        let room = gathered.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        let built = StandardErrorOutput.appending(
+            to: consume gathered, timestamp: Array("T".utf8), level: .info, label: "gatehouse", fields: 1, build)
+        #expect(String(decoding: built, as: UTF8.self) == "earlier line\nT info gatehouse: status=200 [Test] request\n")
+        #expect(built.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } == room, "the gathered lines were copied")
+
+        // Without room for one more line, the room doubles (at least): the next lines go in it.
+        var full = [UInt8](repeating: UInt8(ascii: "x"), count: 1000)
+        let capacity = full.capacity
+        full = StandardErrorOutput.appending(to: consume full, timestamp: [], level: .info, label: "", fields: 1, build)
+        #expect(full.capacity >= 2 * capacity)
+        let grownRoom = full.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        full = StandardErrorOutput.appending(to: consume full, timestamp: [], level: .info, label: "", fields: 1, build)
+        #expect(full.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } == grownRoom)
+        #expect(full.count == 1000 + 2 * " info: status=200 [Test] request\n".utf8.count)
+    }
 }

@@ -69,22 +69,27 @@ public struct StandardErrorLogHandler: LogHandler {
 struct LogLine {
     private(set) var bytes: [UInt8]
 
+    /// A line of its own.
     init(level: Logger.Level, label: String, fields: Int) {
-        bytes = []
-        bytes.reserveCapacity(96 + fields * 32)
-        bytes.append(contentsOf: Self.clock.timestamp().utf8)
-        self.begin(level: level, label: label)
+        self.init(after: [], timestamp: StandardErrorOutput.timestamp(), level: level, label: label, fields: fields)
     }
 
     /// A line that goes on at the end of `bytes` (lines gathered before it), stamped `timestamp`.
-    fileprivate init(after bytes: [UInt8], timestamp: [UInt8], level: Logger.Level, label: String, fields: Int) {
-        self.bytes = bytes
+    fileprivate init(after bytes: consuming [UInt8], timestamp: [UInt8], level: Logger.Level, label: String, fields: Int) {
+        self.bytes = consume bytes
         // Room grows by doubling, as appends would make it: a reservation of just what this line
         // needs would move every gathered line for each new one.
-        let needed = bytes.count + 96 + fields * 32
+        let needed = self.bytes.count + 96 + fields * 32
         if self.bytes.capacity < needed { self.bytes.reserveCapacity(Swift.max(needed, 2 * self.bytes.capacity)) }
         self.bytes.append(contentsOf: timestamp)
         self.begin(level: level, label: label)
+    }
+
+    /// The bytes, taken out of the line (which is left empty): no copy.
+    fileprivate mutating func takeBytes() -> [UInt8] {
+        var taken: [UInt8] = []
+        swap(&taken, &bytes)
+        return taken
     }
 
     private mutating func begin(level: Logger.Level, label: String) {
@@ -196,21 +201,6 @@ struct LogLine {
         StandardErrorOutput.write(bytes, now: now)
     }
 
-    /// The formatted local time of the current second.
-    private final class Clock: Sendable {
-        private let cached = Mutex<(second: Int, text: String)>((-1, ""))
-
-        func timestamp() -> String {
-            let now = time(nil)
-            return cached.withLock { cached in
-                if cached.second == now { return cached.text }
-                let text = String(decoding: LogLine.format(second: now), as: UTF8.self)
-                cached = (now, text)
-                return text
-            }
-        }
-    }
-
     /// The local time of `second` as a line begins with it.
     fileprivate static func format(second: Int) -> [UInt8] {
         var seconds = second
@@ -220,8 +210,6 @@ struct LogLine {
         let count = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%S%z", &local)
         return buffer[..<count].map { UInt8(bitPattern: $0) }
     }
-
-    private static let clock = Clock()
 }
 
 /// Standard error for log lines. On an event loop's thread, lines are gathered for up to
@@ -229,11 +217,11 @@ struct LogLine {
 /// system call per request); a notice or worse goes out at once, after what was gathered before
 /// it; anywhere else a line is written at once.
 enum StandardErrorOutput {
-    /// The lines gathered on one loop thread. Unchecked: each thread has its own (a thread-specific
-    /// value), and only that thread touches it.
+    /// What one thread keeps: the lines it gathered (on a loop thread), and the formatted time of
+    /// the current second (made once a second, with no lock shared with the other threads).
+    /// Unchecked: each thread has its own (a thread-specific value), and only that thread touches it.
     private final class Pending: @unchecked Sendable {
         var bytes: [UInt8] = []
-        /// The formatted time of `second`, kept by this thread (no lock shared with the others).
         var second = -1
         var timestamp: [UInt8] = []
     }
@@ -270,20 +258,43 @@ enum StandardErrorOutput {
         }
         let gathered = self.gathered()
         let first = gathered.bytes.isEmpty
-        let second = time(nil)
-        if second != gathered.second {
-            gathered.timestamp = LogLine.format(second: second)
-            gathered.second = second
-        }
-        // The gathered bytes move into the line and back: no copy of them.
-        var line = LogLine(after: gathered.bytes, timestamp: gathered.timestamp, level: level, label: label, fields: fields)
-        gathered.bytes = []
-        build(&line)
-        gathered.bytes = line.bytes
+        var taken: [UInt8] = []
+        swap(&taken, &gathered.bytes)
+        let built = appending(
+            to: consume taken, timestamp: timestamp(in: gathered), level: level, label: label, fields: fields, build)
+        // A line written while this one was built (`build` writes none) goes after it.
+        let meanwhile = gathered.bytes
+        gathered.bytes = consume built
+        if !meanwhile.isEmpty { gathered.bytes.append(contentsOf: meanwhile) }
         wrote(gathered, first: first, now: false, on: loop)
     }
 
-    /// This thread's gathered lines.
+    /// `bytes` with a line built at their end: they move into the line and back, so they are not
+    /// copied while their room suffices (it grows by doubling).
+    static func appending(
+        to bytes: consuming [UInt8], timestamp: [UInt8], level: Logger.Level, label: String, fields: Int,
+        _ build: (inout LogLine) -> Void
+    ) -> [UInt8] {
+        var line = LogLine(after: consume bytes, timestamp: timestamp, level: level, label: label, fields: fields)
+        build(&line)
+        return line.takeBytes()
+    }
+
+    /// The local time of the current second as a line begins with it.
+    static func timestamp() -> [UInt8] {
+        timestamp(in: gathered())
+    }
+
+    private static func timestamp(in pending: Pending) -> [UInt8] {
+        let second = time(nil)
+        if second != pending.second {
+            pending.timestamp = LogLine.format(second: second)
+            pending.second = second
+        }
+        return pending.timestamp
+    }
+
+    /// What this thread keeps.
     private static func gathered() -> Pending {
         if let existing = pending.currentValue { return existing }
         let made = Pending()

@@ -231,7 +231,7 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
             head.statusLine(answerVersion, answer.status)
             head.headers(answer.headers)
             if hasBody { head.header("content-length", body.readableBytes) }
-            head.line("server: gatehouse\r\n")
+            head.line(Self.serverLine)
             head.header("date", date)
             if let connection { head.header("connection", connection) }
             head.endOfHead()
@@ -244,9 +244,10 @@ final class ModelRouteHandler: ChannelDuplexHandler, RemovableChannelHandler {
         answerEnded(context: context, encoded: body)
     }
 
-    /// The `Server` header of every answer, as the router's have it (and as the line that complete
-    /// answers write).
+    /// The `Server` header of every answer, as the router's have it.
     private static let serverName = "gatehouse"
+    /// The same as the line a complete answer's head has.
+    private static let serverLine: StaticString = "server: gatehouse\r\n"
 
     /// A streamed answer's head, in the request's HTTP version, with `Server` and `Date`; it says
     /// `Connection: close` when the connection ends after it. An HTTP/1.0 client gets a body without

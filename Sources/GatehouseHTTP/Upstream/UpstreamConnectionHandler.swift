@@ -9,8 +9,10 @@ import NIOSSL
 /// cost no timer work; each tick checks the deadline of the current phase.
 final class UpstreamConnectionHandler: ChannelDuplexHandler {
     typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    /// Nothing is written through it (`UpstreamRequestWriter` writes the requests): it takes part in
+    /// the outbound direction for `read` alone (an answer's reader sets the pace).
+    typealias OutboundIn = Never
+    typealias OutboundOut = Never
 
     private enum Phase {
         case idle(since: NIODeadline)
@@ -86,7 +88,12 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
         let now = NIODeadline.now()
         phase = .awaitingHead(since: now)
         arm(now + timeouts.tick)
-        writer.send(exchange.request)
+        if !writer.send(exchange.request) {
+            // The writer left the pipeline: the connection is closing, with nothing sent.
+            var error = UpstreamError(.connectionClosed, "\(exchange.request.url.endpoint) closed the pooled connection")
+            error.neverSent = true
+            fail(error, context: context)
+        }
     }
 
     func close(ifServing exchange: UpstreamExchange) {

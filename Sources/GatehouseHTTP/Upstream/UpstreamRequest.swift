@@ -14,8 +14,8 @@ public struct UpstreamRequest: Sendable {
     /// reference.
     public final class Head: Sendable {
         public let url: UpstreamURL
-        /// The head as the connection's response decoder sees it go by (it frames the answer by the
-        /// method); its headers lack the request's `Content-Length`.
+        /// The head the connection's request writer gives its response decoder (which frames the
+        /// answer by the method); its headers lack the request's `Content-Length`.
         let head: HTTPRequestHead
         /// The request line and the headers, without `Content-Length` and the empty line that ends
         /// the head.

@@ -28,10 +28,10 @@ final class UpstreamRequestWriter: ChannelOutboundHandler, RemovableChannelHandl
         self.context = nil
     }
 
-    /// Sends `request`, flushed with its last piece; nothing once the handler has left the pipeline
-    /// (the connection closed).
-    func send(_ request: UpstreamRequest) {
-        guard let context else { return }
+    /// Sends `request`, flushed with its last piece; false, with nothing sent, once the handler has
+    /// left the pipeline (the connection closed).
+    func send(_ request: UpstreamRequest) -> Bool {
+        guard let context else { return false }
         decoder.write(data: .head(request.head.head))
         let wire = request.wire
         for piece in wire.dropLast() { context.write(NIOAny(IOData.byteBuffer(piece)), promise: nil) }
@@ -40,5 +40,6 @@ final class UpstreamRequestWriter: ChannelOutboundHandler, RemovableChannelHandl
         } else {
             context.flush()
         }
+        return true
     }
 }
