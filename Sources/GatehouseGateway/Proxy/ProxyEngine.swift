@@ -993,7 +993,9 @@ struct RequestLogger: Sendable {
         logger.info("request", metadata: metadata)
     }
 
-    /// The line as the gateway's own handler writes it; nil when the logger's handler is another one.
+    /// The line as the gateway's own handler writes it, built alone (`emit` builds the same line
+    /// behind the lines its loop gathered; the tests compare this one with the handler's); nil when
+    /// the logger's handler is another one.
     func directLine(_ log: RequestLog, duration: Duration) -> LogLine? {
         guard let directLabel else { return nil }
         var line = LogLine(level: .info, label: directLabel, fields: 10)
