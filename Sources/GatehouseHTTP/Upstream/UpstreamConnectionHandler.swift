@@ -77,10 +77,7 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
 
     func start(_ exchange: UpstreamExchange) {
         guard let context, context.channel.isActive, case .idle = phase else {
-            var error = UpstreamError(.connectionClosed, "\(exchange.request.url.endpoint) closed the pooled connection")
-            error.neverSent = true
-            exchange.failed(error)
-            return
+            return exchange.failed(Self.closedBeforeSending(exchange))
         }
         self.exchange = exchange
         keepAlive = true
@@ -88,12 +85,16 @@ final class UpstreamConnectionHandler: ChannelDuplexHandler {
         let now = NIODeadline.now()
         phase = .awaitingHead(since: now)
         arm(now + timeouts.tick)
-        if !writer.send(exchange.request) {
-            // The writer left the pipeline: the connection is closing, with nothing sent.
-            var error = UpstreamError(.connectionClosed, "\(exchange.request.url.endpoint) closed the pooled connection")
-            error.neverSent = true
-            fail(error, context: context)
-        }
+        // The writer leaves the pipeline only as the connection closes.
+        if !writer.send(exchange.request) { fail(Self.closedBeforeSending(exchange), context: context) }
+    }
+
+    /// The failure of a request whose pooled connection was closed before anything was sent: it
+    /// goes again, on a new connection.
+    private static func closedBeforeSending(_ exchange: UpstreamExchange) -> UpstreamError {
+        var error = UpstreamError(.connectionClosed, "\(exchange.request.url.endpoint) closed the pooled connection")
+        error.neverSent = true
+        return error
     }
 
     func close(ifServing exchange: UpstreamExchange) {
